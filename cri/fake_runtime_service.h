@@ -58,8 +58,8 @@ class FakeRuntimeService final : public RuntimeClient, public ImageClient {
 
   // What ExecSync answers for a command.
   struct ExecResult {
-    std::string stdout_data;
-    std::string stderr_data;
+    std::string stdout_data{};
+    std::string stderr_data{};
     int32_t exit_code = 0;
     // The command did not finish within its timeout: ExecSync fails with
     // kDeadlineExceeded, as containerd does.

@@ -37,6 +37,13 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "cri/call_options.h"
+
+// GNU modes (-std=gnu++20) predefine the macro `linux`, which breaks the CRI
+// messages' `linux` fields in the generated header; the project builds with
+// CMAKE_CXX_EXTENSIONS OFF.
+#if defined(linux)
+#error "cri/: compile with -std=c++20, not gnu++20 (the macro `linux` clashes with CRI fields)"
+#endif
 #include "cri/proto/runtime_v1.pb.h"
 
 namespace kubenode::cri {
