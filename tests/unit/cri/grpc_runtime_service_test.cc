@@ -83,11 +83,20 @@ class ScriptedRuntime final : public v1::RuntimeService::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status ExecSync(grpc::ServerContext*, const v1::ExecSyncRequest* request,
+  grpc::Status ExecSync(grpc::ServerContext* context, const v1::ExecSyncRequest* request,
                         v1::ExecSyncResponse* response) override {
     {
       absl::MutexLock lock(&mu_);
       last_exec_timeout_ = request->timeout();
+    }
+    if (request->cmd_size() > 0 && request->cmd(0) == "hang") {
+      // A runtime that never reports the command's timeout: only the client's
+      // deadline ends the call.
+      absl::MutexLock lock(&mu_);
+      while (!context->IsCancelled()) {
+        mu_.AwaitWithTimeout(absl::Condition(&never_), absl::Milliseconds(20));
+      }
+      return grpc::Status(grpc::StatusCode::CANCELLED, "client gave up");
     }
     std::string joined;
     for (const std::string& arg : request->cmd())
@@ -135,6 +144,7 @@ class ScriptedRuntime final : public v1::RuntimeService::Service {
  private:
   absl::Mutex mu_;
   bool hang_ ABSL_GUARDED_BY(mu_) = false;
+  bool never_ ABSL_GUARDED_BY(mu_) = false;
   int version_calls_ ABSL_GUARDED_BY(mu_) = 0;
   std::string last_version_request_ ABSL_GUARDED_BY(mu_);
   int64_t last_exec_timeout_ ABSL_GUARDED_BY(mu_) = -1;
@@ -272,6 +282,19 @@ TEST_F(GrpcRuntimeServiceTest, ExecSyncSendsWholeSecondsAndReturnsExitCode) {
 
   ASSERT_TRUE(runtime->execSync("c1", {"true"}, absl::ZeroDuration()).ok());
   EXPECT_EQ(runtime_.lastExecTimeout(), 0);
+}
+
+TEST_F(GrpcRuntimeServiceTest, ExecSyncDeadlineIsTheCommandTimeoutPlusAMargin) {
+  startServer();
+  auto runtime = client();
+  const absl::Time start = absl::Now();
+  auto result = runtime->execSync("c1", {"hang"}, absl::Seconds(1));
+  const absl::Duration elapsed = absl::Now() - start;
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kDeadlineExceeded) << result.status();
+  EXPECT_THAT(result.status().message(), HasSubstr("ExecSync: "));
+  EXPECT_GE(elapsed,
+            absl::Seconds(1) + GrpcRuntimeService::kExecSyncMargin - absl::Milliseconds(10));
+  EXPECT_LT(elapsed, absl::Seconds(1) + GrpcRuntimeService::kExecSyncMargin + absl::Seconds(1));
 }
 
 TEST_F(GrpcRuntimeServiceTest, StopContainerSendsTheGracePeriod) {
