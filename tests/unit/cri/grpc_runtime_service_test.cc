@@ -350,6 +350,8 @@ TEST_F(GrpcRuntimeServiceTest, UnavailableFastWhenTheSocketIsMissing) {
   ASSERT_FALSE(version.ok());
   EXPECT_EQ(version.status().code(), absl::StatusCode::kUnavailable) << version.status();
   EXPECT_THAT(version.status().message(), HasSubstr("Version: "));
+  // gRPC's own text names the socket, which is what an operator needs to see.
+  EXPECT_THAT(version.status().message(), HasSubstr(socket_));
   // Fail fast: no waiting for the socket to appear until the 10 s deadline.
   EXPECT_LT(elapsed, absl::Seconds(2));
 }
@@ -382,6 +384,35 @@ TEST_F(GrpcRuntimeServiceTest, ReconnectsWhenTheRuntimeComesBackOnTheSamePath) {
   ASSERT_TRUE(last.ok()) << "no reconnection within 10 s: " << last;
   // max_reconnect_backoff is 1 s, so recovery must not take much longer.
   EXPECT_LT(absl::Now() - back, absl::Seconds(3));
+}
+
+TEST_F(GrpcRuntimeServiceTest, RecoversWithinTheBackoffCapAfterALongOutage) {
+  startServer();
+  auto runtime = client();
+  ASSERT_TRUE(runtime->version(kCriApiVersion).ok());
+  stopServer();
+
+  // A 3 s outage with callers retrying meanwhile: every call fails fast, and
+  // the back-off has grown to its cap by the time the runtime returns.
+  const absl::Time outage_end = absl::Now() + absl::Seconds(3);
+  while (absl::Now() < outage_end) {
+    auto version = runtime->version(kCriApiVersion, CallOptions{.timeout = absl::Seconds(5)});
+    ASSERT_EQ(version.status().code(), absl::StatusCode::kUnavailable) << version.status();
+    absl::SleepFor(absl::Milliseconds(100));  // a caller's retry interval
+  }
+
+  startServer();
+  const absl::Time back = absl::Now();
+  absl::Status last;
+  while (absl::Now() < back + absl::Seconds(10)) {
+    last = runtime->version(kCriApiVersion, CallOptions{.timeout = absl::Seconds(1)}).status();
+    if (last.ok())
+      break;
+    absl::SleepFor(absl::Milliseconds(20));  // poll interval
+  }
+  ASSERT_TRUE(last.ok()) << last;
+  // 1 s cap plus gRPC's 20 % jitter, plus scheduling slack.
+  EXPECT_LT(absl::Now() - back, absl::Milliseconds(1600));
 }
 
 TEST_F(GrpcRuntimeServiceTest, ConcurrentCallsFromManyThreads) {
