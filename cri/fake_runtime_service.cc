@@ -323,10 +323,9 @@ absl::Status FakeRuntimeService::removePodSandbox(absl::string_view pod_sandbox_
   auto it = sandboxes_.find(pod_sandbox_id);
   if (it == sandboxes_.end())
     return absl::OkStatus();
-  if (it->second.state == v1::SANDBOX_READY) {
-    return absl::FailedPreconditionError(absl::StrCat("RemovePodSandbox: sandbox container \"",
-                                                      pod_sandbox_id, "\" is not fully stopped"));
-  }
+  // Like containerd, a sandbox that is still ready is stopped first (its
+  // containers die with it) and then removed with them.
+  it->second.state = v1::SANDBOX_NOTREADY;
   for (auto c = containers_.begin(); c != containers_.end();) {
     c = c->second.sandbox_id == pod_sandbox_id ? containers_.erase(c) : std::next(c);
   }

@@ -4,12 +4,13 @@
 // runtime keeps, so code under test meets the same answers it would get from
 // containerd:
 //   sandbox:   RunPodSandbox -> READY --StopPodSandbox--> NOTREADY --Remove--> gone
+//              (RemovePodSandbox of a READY sandbox stops it first, as containerd does)
 //   container: Create -> CREATED --Start--> RUNNING --Stop / exitContainer()--> EXITED
 // Errors follow containerd where a caller could tell the difference: unknown
 // IDs are kNotFound (except the idempotent Stop/Remove calls documented in
 // the interfaces), calls in the wrong state are kFailedPrecondition (start a
-// container twice, create a container in a stopped sandbox, remove a READY
-// sandbox, exec in a container that is not running), a reused
+// container twice, create a container in a stopped sandbox, exec in a
+// container that is not running), a reused
 // (namespace, name, uid, attempt) is kAlreadyExists. Every error message
 // starts with the CRI method name, as the gRPC client's do.
 //

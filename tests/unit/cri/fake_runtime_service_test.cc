@@ -86,11 +86,6 @@ TEST_F(FakeRuntimeServiceTest, SandboxLifecycle) {
   EXPECT_EQ(status->status().metadata().name(), "web");
   EXPECT_EQ(status->status().labels().at("io.kubernetes.pod.name"), "web");
 
-  // A READY sandbox cannot be removed: it must be stopped first.
-  absl::Status remove = runtime().removePodSandbox(id);
-  EXPECT_EQ(remove.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(remove.message(), HasSubstr("RemovePodSandbox: "));
-
   ASSERT_TRUE(runtime().stopPodSandbox(id).ok());
   ASSERT_TRUE(runtime().stopPodSandbox(id).ok());  // idempotent
   EXPECT_EQ(runtime().podSandboxStatus(id, false)->status().state(), v1::SANDBOX_NOTREADY);
@@ -215,6 +210,17 @@ TEST_F(FakeRuntimeServiceTest, StoppingTheSandboxKillsItsContainers) {
   // Removing the sandbox removes its containers.
   ASSERT_TRUE(runtime().removePodSandbox(sandbox).ok());
   EXPECT_EQ(runtime().containerStatus(app, false).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(FakeRuntimeServiceTest, RemovingAReadySandboxStopsItFirst) {
+  const std::string sandbox = runSandbox("web");
+  const std::string app = runContainer(sandbox, "app");
+  ASSERT_TRUE(runtime().removePodSandbox(sandbox).ok());
+  EXPECT_EQ(runtime().podSandboxStatus(sandbox, false).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(runtime().containerStatus(app, false).status().code(), absl::StatusCode::kNotFound);
+  // Its name is free again.
+  EXPECT_TRUE(runtime().runPodSandbox(sandboxConfig("web"), "").ok());
 }
 
 TEST_F(FakeRuntimeServiceTest, KilledSandboxIsNotReady) {
