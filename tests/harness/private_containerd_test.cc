@@ -1,0 +1,180 @@
+// Integration tests of the harness itself: the private containerd is isolated, answers CRI,
+// has the test images, survives restart() and freeze()/thaw(), and leaves nothing behind,
+// including after a crashed run.
+#include "tests/harness/private_containerd.h"
+
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "images/test_images.h"
+#include "tests/harness/containerd_environment.h"
+#include "tests/harness/process.h"
+#include "tests/harness/raw_cri.h"
+
+namespace kubenode::harness {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream content;
+  content << in.rdbuf();
+  return content.str();
+}
+
+ino_t netnsInode(pid_t pid) {
+  struct stat info {};
+  stat(absl::StrCat("/proc/", pid, "/ns/net").c_str(), &info);
+  return info.st_ino;
+}
+
+bool mountedUnder(const std::string& dir) {
+  return absl::StrContains(readFile("/proc/self/mountinfo"), " " + dir + "/");
+}
+
+TEST(PrivateContainerdTest, RunsIsolatedInTheTestsNetworkNamespace) {
+  PrivateContainerd& containerd = ContainerdEnvironment::containerd();
+  ASSERT_TRUE(containerd.running());
+  EXPECT_TRUE(absl::StartsWith(containerd.dir(), "/var/tmp/kubenode-test-"));
+  EXPECT_EQ(containerd.endpoint(), "unix://" + containerd.dir() + "/containerd.sock");
+  // containerd (and so the CNI bridge and pod veths) share our namespace, not PID 1's.
+  EXPECT_EQ(netnsInode(containerd.containerdPid()), netnsInode(getpid()));
+  EXPECT_NE(netnsInode(getpid()), netnsInode(1));
+
+  const std::string config = readFile(containerd.dir() + "/config.toml");
+  EXPECT_TRUE(absl::StrContains(config, "restrict_oom_score_adj = true"));
+  EXPECT_TRUE(absl::StrContains(config, absl::StrCat("sandbox_image = \"", images::kPauseImage)));
+  const std::string conflist = readFile(containerd.dir() + "/cni/net.d/10-kubenode-test.conflist");
+  EXPECT_TRUE(absl::StrContains(conflist, containerd.podSubnet()));
+  EXPECT_TRUE(absl::StrContains(conflist, containerd.bridgeName()));
+}
+
+TEST(PrivateContainerdTest, HasTheTestImagesForCriAndCtr) {
+  PrivateContainerd& containerd = ContainerdEnvironment::containerd();
+  RawCri cri(containerd.socketPath());
+  EXPECT_TRUE(cri.hasImage(images::kPauseImage, absl::Seconds(5)).ok());
+  EXPECT_TRUE(cri.hasImage(images::kBusyboxImage, absl::Seconds(5)).ok());
+  EXPECT_TRUE(absl::IsNotFound(cri.hasImage("docker.io/library/nothere:1", absl::Seconds(5))));
+
+  absl::StatusOr<std::string> listed = runCommand(
+      {"ctr", "--address", containerd.socketPath(), "-n", "k8s.io", "images", "ls", "-q"},
+      absl::Seconds(10));
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  EXPECT_TRUE(absl::StrContains(*listed, images::kPauseImage));
+  EXPECT_TRUE(absl::StrContains(*listed, images::kBusyboxImage));
+}
+
+TEST(PrivateContainerdTest, RestartStartsANewContainerdOnTheSameDirectories) {
+  PrivateContainerd& containerd = ContainerdEnvironment::containerd();
+  const pid_t before = containerd.containerdPid();
+  const std::string dir = containerd.dir();
+
+  ASSERT_TRUE(containerd.kill().ok());
+  EXPECT_FALSE(RawCri(containerd.socketPath()).ready(absl::Milliseconds(500)).ok())
+      << "containerd answers while killed";
+  EXPECT_FALSE(processAlive(before));
+
+  ASSERT_TRUE(containerd.startAgain().ok());
+  std::cerr << "[ harness  ] ready again " << containerd.readyDuration() << " after restart\n";
+  EXPECT_NE(containerd.containerdPid(), before);
+  EXPECT_EQ(containerd.dir(), dir);
+  // A new connection (see RawCri: an old one may sit in reconnect back-off for seconds).
+  RawCri cri(containerd.socketPath());
+  EXPECT_TRUE(cri.ready(absl::Seconds(5)).ok());
+  // The images live in root/, which survived.
+  EXPECT_TRUE(cri.hasImage(images::kBusyboxImage, absl::Seconds(5)).ok());
+
+  ASSERT_TRUE(containerd.restart().ok());
+  EXPECT_TRUE(RawCri(containerd.socketPath()).ready(absl::Seconds(5)).ok());
+}
+
+TEST(PrivateContainerdTest, FrozenContainerdDoesNotAnswerUntilThawed) {
+  PrivateContainerd& containerd = ContainerdEnvironment::containerd();
+  RawCri cri(containerd.socketPath());
+  ASSERT_TRUE(cri.ready(absl::Seconds(5)).ok());
+
+  ASSERT_TRUE(containerd.freeze().ok());
+  const absl::Time begin = absl::Now();
+  absl::Status frozen = cri.ready(absl::Milliseconds(300));
+  EXPECT_TRUE(absl::IsDeadlineExceeded(frozen)) << frozen;
+  EXPECT_LT(absl::Now() - begin, absl::Seconds(3));
+
+  ASSERT_TRUE(containerd.thaw().ok());
+  EXPECT_TRUE(cri.ready(absl::Seconds(5)).ok());
+}
+
+TEST(PrivateContainerdTest, SecondInstanceGetsItsOwnNetworkAndLeavesNothingBehind) {
+  PrivateContainerd& first = ContainerdEnvironment::containerd();
+  std::string dir;
+  std::string socket;
+  {
+    PrivateContainerd second;
+    absl::Status started = second.start();
+    ASSERT_TRUE(started.ok()) << started;
+    dir = second.dir();
+    socket = second.socketPath();
+    EXPECT_NE(dir, first.dir());
+    EXPECT_NE(second.podSubnet(), first.podSubnet());
+    EXPECT_NE(second.bridgeName(), first.bridgeName());
+    EXPECT_FALSE(findProcessesByCmdline(dir).empty());
+    absl::Status stopped = second.stop();
+    EXPECT_TRUE(stopped.ok()) << stopped;
+  }
+  EXPECT_FALSE(fs::exists(dir));
+  EXPECT_TRUE(findProcessesByCmdline(dir).empty());
+  EXPECT_FALSE(mountedUnder(dir));
+  // The first instance is untouched.
+  EXPECT_TRUE(RawCri(first.socketPath()).ready(absl::Seconds(5)).ok());
+}
+
+TEST(PrivateContainerdTest, LeftoversOfACrashedRunAreRemoved) {
+  // A crashed run: its owner is gone, a process still names its directory and something is
+  // still mounted in it.
+  std::string dir = "/var/tmp/kubenode-test-XXXXXX";
+  ASSERT_NE(mkdtemp(dir.data()), nullptr);
+  const pid_t dead = fork();
+  if (dead == 0) {
+    _exit(0);
+  }
+  const unsigned long long dead_start = processStartTime(dead);
+  ASSERT_TRUE(waitChild(dead, absl::Seconds(5)));
+  {
+    std::ofstream owner(dir + "/owner");
+    owner << dead << " " << dead_start << "\n";
+    std::ofstream config(dir + "/config.toml");
+    config << "# stands for a crashed run's containerd config\n";
+  }
+  absl::StatusOr<pid_t> straggler = startChild({"tail", "-f", dir + "/config.toml"}, "/dev/null");
+  ASSERT_TRUE(straggler.ok()) << straggler.status();
+  // Until it has exec'd, its command line is ours.
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (findProcessesByCmdline(dir + "/config.toml").empty() && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  ASSERT_FALSE(findProcessesByCmdline(dir + "/config.toml").empty());
+  fs::create_directories(dir + "/state/mnt");
+  ASSERT_EQ(mount("tmpfs", (dir + "/state/mnt").c_str(), "tmpfs", 0, nullptr), 0);
+  ASSERT_TRUE(mountedUnder(dir));
+
+  EXPECT_GE(PrivateContainerd::cleanupStaleRuns(), 1);
+
+  EXPECT_FALSE(fs::exists(dir));
+  EXPECT_FALSE(mountedUnder(dir));
+  EXPECT_TRUE(waitChild(*straggler, absl::Seconds(5)));
+  // The running instance of this process is not a leftover.
+  EXPECT_TRUE(fs::exists(ContainerdEnvironment::containerd().dir()));
+}
+
+}  // namespace
+}  // namespace kubenode::harness
