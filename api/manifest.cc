@@ -83,7 +83,7 @@ class ManifestDecoder {
       std::vector<std::string> warnings;
       Object object = k.decode(doc, errors, warnings);
       for (const std::string& w : warnings)
-        manifest_.warnings.push_back(absl::StrCat(prefix, w));
+        manifest_.warnings.push_back(absl::StrCat(source_, ": ", prefix, w));
       if (!errors.empty())
         return fail(prefix, joinErrors(errors));
       if (options_.applyDefaults)

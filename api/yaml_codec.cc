@@ -216,46 +216,58 @@ class JsonBuilder : public YAML::EventHandler {
   }
 
   void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
-    auto it = anchors_.find(anchor);
-    if (it == anchors_.end())
-      throw BuildError{mark, "unknown alias"};
-    if (awaitingKey()) {
-      if (!it->second.value.is_string())
-        throw BuildError{mark, "an alias used as a key must be a string"};
-      return setKey(mark, it->second.value.get<std::string>());
-    }
-    aliasNodes_ += it->second.nodes;
-    if (aliasNodes_ > kMaxAliasNodes) {
-      throw BuildError{mark, absl::StrCat("aliases expand to more than ", kMaxAliasNodes,
-                                          " values (alias expansion bomb?)")};
-    }
-    add(mark, it->second.value, 0, it->second.nodes);
+    guard([&] {
+      auto it = anchors_.find(anchor);
+      if (it == anchors_.end())
+        throw BuildError{mark, "unknown alias"};
+      if (awaitingKey()) {
+        if (!it->second.value.is_string())
+          throw BuildError{mark, "an alias used as a key must be a string"};
+        return setKey(mark, it->second.value.get<std::string>());
+      }
+      aliasNodes_ += it->second.nodes;
+      if (aliasNodes_ > kMaxAliasNodes) {
+        throw BuildError{mark, absl::StrCat("aliases expand to more than ", kMaxAliasNodes,
+                                            " values (alias expansion bomb?)")};
+      }
+      add(mark, it->second.value, 0, it->second.nodes);
+    });
   }
 
   void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
                 const std::string& value) override {
-    // Keys stay text, as sigs.k8s.io/yaml turns `80: x` into {"80": "x"}.
-    if (awaitingKey()) {
-      if (anchor != 0)
-        anchors_[anchor] = Anchored{Json(value), 1};
-      return setKey(mark, value);
-    }
-    add(mark, resolveTagged(mark, tag, value), anchor, 1);
+    guard([&] {
+      // Keys stay text, as sigs.k8s.io/yaml turns `80: x` into {"80": "x"}.
+      if (awaitingKey()) {
+        if (anchor != 0)
+          anchors_[anchor] = Anchored{Json(value), 1};
+        return setKey(mark, value);
+      }
+      add(mark, resolveTagged(mark, tag, value), anchor, 1);
+    });
   }
 
   void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
                        YAML::EmitterStyle::value) override {
-    push(mark, Json::array(), anchor);
+    guard([&] { push(mark, Json::array(), anchor); });
   }
-  void OnSequenceEnd() override { pop(); }
+  void OnSequenceEnd() override {
+    guard([&] { pop(); });
+  }
 
   void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
                   YAML::EmitterStyle::value) override {
-    push(mark, Json::object(), anchor);
+    guard([&] { push(mark, Json::object(), anchor); });
   }
-  void OnMapEnd() override { pop(); }
+  void OnMapEnd() override {
+    guard([&] { pop(); });
+  }
 
   int documentIndex() const { return documentIndex_; }
+  // The first problem found while building, if any. yaml-cpp keeps parsing after
+  // it, so that a syntax error later in the document is reported instead: it is
+  // the real cause (an unterminated flow map looks like a complex key here).
+  const std::optional<BuildError>& error() const { return error_; }
   int documentLine() const { return documentLine_; }
   bool hasRoot() const { return hasRoot_; }
   Json takeRoot() { return std::move(root_); }
@@ -274,6 +286,17 @@ class JsonBuilder : public YAML::EventHandler {
   };
   // Values copied through aliases; manifests use few, a "billion laughs" many.
   static constexpr size_t kMaxAliasNodes = 100'000;
+
+  template <class F>
+  void guard(F&& f) {
+    if (error_)
+      return;  // the values are already abandoned
+    try {
+      f();
+    } catch (BuildError& e) {
+      error_ = std::move(e);
+    }
+  }
 
   bool awaitingKey() const {
     return !stack_.empty() && stack_.back().value.is_object() && !stack_.back().key.has_value();
@@ -334,6 +357,7 @@ class JsonBuilder : public YAML::EventHandler {
   int documentLine_ = 0;
   Json root_;
   bool hasRoot_ = false;
+  std::optional<BuildError> error_;
 };
 
 std::string where(int document, const YAML::Mark& mark, std::string_view message) {
@@ -400,6 +424,8 @@ absl::StatusOr<std::vector<YamlDocument>> parseYamlDocuments(std::string_view te
   try {
     YAML::Parser parser(in);
     while (parser.HandleNextDocument(builder)) {
+      if (builder.error())
+        throw *builder.error();
       if (!builder.hasRoot())
         continue;
       Json root = builder.takeRoot();
