@@ -328,6 +328,33 @@ TEST(YamlTest, HostileInputIsRefused) {
   std::string deep = std::string(5000, '[') + std::string(5000, ']');
   auto docs = parseYamlDocuments(deep);
   EXPECT_FALSE(docs.ok());
+  // Block nesting by indentation, and by "- " sequences.
+  std::string block;
+  for (int i = 0; i < 2500; ++i)
+    block += std::string(i, ' ') + "k:\n";
+  EXPECT_FALSE(parseYamlDocuments(block).ok());
+  std::string dashes;
+  for (int i = 0; i < 20000; ++i)
+    dashes += "- ";
+  EXPECT_FALSE(parseYamlDocuments(dashes + "x\n").ok());
+  std::string flowMaps;
+  for (int i = 0; i < 20000; ++i)
+    flowMaps += "{a: ";
+  EXPECT_FALSE(parseYamlDocuments(flowMaps).ok());
+}
+
+TEST(YamlTest, StreamOfObjects) {
+  Pod pod;
+  pod.metadata.name = "a";
+  Service svc;
+  svc.metadata.name = "b";
+  std::string yaml = encodeYamlStream({pod, svc});
+  auto docs = parseYamlDocuments(yaml);
+  ASSERT_TRUE(docs.ok()) << docs.status();
+  ASSERT_EQ(docs->size(), 2u);
+  EXPECT_EQ(docs->at(0).value["kind"], "Pod");
+  EXPECT_EQ(docs->at(1).value["kind"], "Service");
+  EXPECT_EQ(docs->at(1).value["metadata"]["name"], "b");
 }
 
 TEST(YamlTest, AliasBombIsRefused) {
