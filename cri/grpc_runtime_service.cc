@@ -8,6 +8,7 @@
 #include <sys/un.h>
 
 #include <chrono>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -72,12 +73,17 @@ absl::StatusOr<std::unique_ptr<GrpcRuntimeService>> GrpcRuntimeService::create(
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(options.max_message_bytes);
   args.SetMaxSendMessageSize(options.max_message_bytes);
-  const int max_backoff_ms =
-      std::max<int64_t>(1, absl::ToInt64Milliseconds(options.max_reconnect_backoff));
-  const int min_backoff_ms = std::min(100, max_backoff_ms);
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, min_backoff_ms);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, min_backoff_ms);
+  const int max_backoff_ms = static_cast<int>(
+      std::max<int64_t>(1, absl::ToInt64Milliseconds(options.max_reconnect_backoff)));
+  // Start retrying quickly (a restart of containerd takes well under a
+  // second) and grow to the cap.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, std::min(100, max_backoff_ms));
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, max_backoff_ms);
+  // Despite its name, gRPC uses this as the time one connection attempt is
+  // given (default 20 s).
+  args.SetInt(
+      GRPC_ARG_MIN_RECONNECT_BACKOFF_MS,
+      static_cast<int>(std::max<int64_t>(100, absl::ToInt64Milliseconds(options.connect_timeout))));
   auto channel = grpc::CreateCustomChannel(*target, grpc::InsecureChannelCredentials(), args);
   return std::unique_ptr<GrpcRuntimeService>(
       new GrpcRuntimeService(std::move(channel), std::move(options)));
@@ -88,7 +94,29 @@ GrpcRuntimeService::GrpcRuntimeService(std::shared_ptr<grpc::Channel> channel,
     : options_(std::move(options)),
       channel_(std::move(channel)),
       runtime_(v1::RuntimeService::NewStub(channel_)),
-      images_(v1::ImageService::NewStub(channel_)) {}
+      images_(v1::ImageService::NewStub(channel_)),
+      watcher_([this] { watchConnectivity(); }) {}
+
+GrpcRuntimeService::~GrpcRuntimeService() {
+  stopping_.store(true);
+  watcher_.join();
+}
+
+void GrpcRuntimeService::watchConnectivity() {
+  // gRPC 1.51 reads a socket only while some thread polls the channel. Calls
+  // made while the runtime is down fail at once (no wait-for-ready), so after
+  // containerd restarts nobody would poll the new connection's handshake but
+  // gRPC's backup poller, every 5 s: measured against containerd 1.6 here,
+  // recovery took 4 s instead of under 1 s. Waiting for state changes polls
+  // the channel, and asking for the state with try_to_connect reconnects an
+  // idle channel before the next call needs it.
+  grpc_connectivity_state state = channel_->GetState(/*try_to_connect=*/true);
+  while (!stopping_.load()) {
+    // The deadline bounds how long the destructor waits for this thread.
+    channel_->WaitForStateChange(state, std::chrono::system_clock::now() + kWatchInterval);
+    state = channel_->GetState(/*try_to_connect=*/true);
+  }
+}
 
 absl::Duration GrpcRuntimeService::timeoutFor(const CallOptions& options,
                                               absl::Duration fallback) const {

@@ -6,18 +6,23 @@
 // kUnavailable (no wait-for-ready, which would hold a caller until its whole
 // deadline); when the runtime comes back on the same socket, the channel
 // reconnects within max_reconnect_backoff and calls succeed again, with no
-// action from the caller.
+// action from the caller. A background thread per client watches the
+// channel's connectivity so that reconnection does not wait for a call.
 //
 //   auto runtime = cri::GrpcRuntimeService::create("unix:///run/containerd/containerd.sock");
 //   if (!runtime.ok()) { /* bad --container-runtime-endpoint */ }
 //   auto version = (*runtime)->version(cri::kCriApiVersion);
 //
 // Thread-safety: every method may be called concurrently from any thread
-// (gRPC stubs and channels are thread-safe; the object has no other state).
+// (gRPC stubs and channels are thread-safe; the object has no other mutable
+// state). Destruction must not race with calls.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -38,6 +43,9 @@ struct GrpcRuntimeServiceOptions {
   // Upper bound of gRPC's reconnect back-off. gRPC's default (120 s) would
   // leave the node without a runtime for minutes after a containerd restart.
   absl::Duration max_reconnect_backoff = absl::Seconds(1);
+  // How long one connection attempt may take, from connect() to the
+  // runtime's first HTTP/2 frame (gRPC's default is 20 s).
+  absl::Duration connect_timeout = absl::Seconds(5);
   // The kubelet raises gRPC's 4 MiB default to 16 MiB so that large
   // ListContainers / ExecSync answers fit.
   int max_message_bytes = 16 * 1024 * 1024;
@@ -55,6 +63,11 @@ class GrpcRuntimeService final : public RuntimeClient, public ImageClient {
   // The gRPC target ("unix:///abs/path") for an endpoint, or why it is not
   // acceptable. Exposed for flag validation and tests.
   static absl::StatusOr<std::string> parseEndpoint(absl::string_view endpoint);
+
+  // Stops the connectivity watcher (waits up to kWatchInterval).
+  ~GrpcRuntimeService() override;
+  GrpcRuntimeService(const GrpcRuntimeService&) = delete;
+  GrpcRuntimeService& operator=(const GrpcRuntimeService&) = delete;
 
   // RuntimeClient.
   absl::StatusOr<v1::VersionResponse> version(absl::string_view api_version,
@@ -115,16 +128,22 @@ class GrpcRuntimeService final : public RuntimeClient, public ImageClient {
   // runtime's report of the timeout arrives before the client gives up.
   static constexpr absl::Duration kExecSyncMargin = absl::Seconds(2);
 
+  // How often the connectivity watcher wakes up when nothing changes.
+  static constexpr std::chrono::milliseconds kWatchInterval{100};
+
  private:
   GrpcRuntimeService(std::shared_ptr<grpc::Channel> channel, GrpcRuntimeServiceOptions options);
 
   // The deadline for a call: the caller's, else `fallback`.
   absl::Duration timeoutFor(const CallOptions& options, absl::Duration fallback) const;
+  void watchConnectivity();
 
   const GrpcRuntimeServiceOptions options_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::RuntimeService::Stub> runtime_;
   std::unique_ptr<v1::ImageService::Stub> images_;
+  std::atomic<bool> stopping_{false};
+  std::thread watcher_;  // last: starts once everything above is constructed
 };
 
 }  // namespace kubenode::cri

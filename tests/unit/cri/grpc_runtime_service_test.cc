@@ -6,8 +6,12 @@
 #include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -436,6 +440,92 @@ TEST_F(GrpcRuntimeServiceTest, ConcurrentCallsFromManyThreads) {
     thread.join();
   EXPECT_EQ(failures.load(), 0);
   EXPECT_EQ(runtime_.versionCalls(), 200);
+}
+
+// A CRI server in a child process (cri_test_runtime_server), killed when the
+// object goes out of scope even if the test fails.
+class ChildRuntime {
+ public:
+  explicit ChildRuntime(const std::string& socket) : socket_(socket) {}
+  ~ChildRuntime() { kill(SIGKILL); }
+
+  // Starts the server and waits until it serves.
+  void start() {
+    std::string binary = KUBENODE_CRI_TEST_SERVER;
+    char* argv[] = {binary.data(), socket_.data(), nullptr};
+    int out[2];
+    ASSERT_EQ(pipe(out), 0);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addclose(&actions, out[0]);
+    const int spawned = posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    close(out[1]);
+    ASSERT_EQ(spawned, 0) << "cannot start " << binary;
+    // Wait for "serving" (or the child's exit) with a deadline.
+    pollfd ready{.fd = out[0], .events = POLLIN, .revents = 0};
+    const int polled = poll(&ready, 1, 10'000);
+    char line[16] = {};
+    const ssize_t n = polled == 1 ? read(out[0], line, sizeof(line) - 1) : -1;
+    close(out[0]);
+    ASSERT_GT(n, 0) << binary << " did not report serving within 10 s";
+    ASSERT_EQ(std::string(line, n), "serving\n");
+  }
+
+  // Ends the process as a crash or `systemctl restart containerd` would.
+  void kill(int signal) {
+    if (pid_ <= 0)
+      return;
+    ::kill(pid_, signal);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+
+ private:
+  std::string socket_;
+  pid_t pid_ = -1;
+};
+
+// Polls version() until it succeeds; returns how long that took.
+absl::StatusOr<absl::Duration> timeUntilAnswer(RuntimeClient& runtime, absl::Duration limit) {
+  const absl::Time start = absl::Now();
+  absl::Status last;
+  while (absl::Now() - start < limit) {
+    last = runtime.version(kCriApiVersion, CallOptions{.timeout = absl::Seconds(1)}).status();
+    if (last.ok())
+      return absl::Now() - start;
+    absl::SleepFor(absl::Milliseconds(10));  // poll interval
+  }
+  return last;
+}
+
+// The server is another process, as containerd is. gRPC 1.51 reads a socket
+// only while a thread polls it, and calls fail fast while the runtime is
+// down, so without GrpcRuntimeService's connectivity watcher the new
+// connection's handshake waits for gRPC's 5 s backup poller.
+TEST_F(GrpcRuntimeServiceTest, ReconnectsToARestartedRuntimeProcess) {
+  ChildRuntime child(socket_);
+  child.start();
+  GrpcRuntimeServiceOptions options;
+  options.max_reconnect_backoff = absl::Milliseconds(200);  // keeps the bound below tight
+  auto runtime = client(options);
+  ASSERT_TRUE(timeUntilAnswer(*runtime, absl::Seconds(10)).ok());
+
+  child.kill(SIGKILL);
+  const absl::Time outage_end = absl::Now() + absl::Seconds(2);
+  while (absl::Now() < outage_end) {
+    auto version = runtime->version(kCriApiVersion, CallOptions{.timeout = absl::Seconds(5)});
+    ASSERT_EQ(version.status().code(), absl::StatusCode::kUnavailable) << version.status();
+    absl::SleepFor(absl::Milliseconds(100));  // a caller's retry interval
+  }
+
+  child.start();  // returns once the new process serves
+  auto recovery = timeUntilAnswer(*runtime, absl::Seconds(10));
+  ASSERT_TRUE(recovery.ok()) << "no reconnection within 10 s: " << recovery.status();
+  // At most one capped back-off (200 ms + 20 % jitter) plus the handshake.
+  EXPECT_LT(*recovery, absl::Milliseconds(800));
 }
 
 }  // namespace
