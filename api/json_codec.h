@@ -57,7 +57,9 @@ Json toJson(const Object& object);
 // indent < 0: compact; otherwise pretty-printed with that many spaces.
 template <class T>
 std::string encodeJson(const T& object, int indent = -1) {
-  return toJson(object).dump(indent);
+  // Invalid UTF-8 (possible only in objects built in code) becomes U+FFFD
+  // instead of an exception.
+  return toJson(object).dump(indent, ' ', false, Json::error_handler_t::replace);
 }
 
 // Parses JSON text with a clear message on failure; refuses nesting deeper than

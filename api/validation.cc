@@ -475,11 +475,10 @@ void validateEnv(ErrorList& errs, const std::vector<EnvVar>& env, const FieldPat
       continue;
     FieldPath vf = p.child("valueFrom");
     if (!e.valueFrom->fieldRef) {
-      // kubenode reads fieldRef only; other sources arrive as unknown-field warnings.
+      // kubenode reads fieldRef only; other sources (secretKeyRef, ...) arrive as
+      // unknown-field warnings, so say what is supported rather than upstream's list.
       errs.push_back(FieldError::invalid(
-          vf, badString(""),
-          "must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or "
-          "`secretKeyRef`"));
+          vf, badString(""), "must specify `fieldRef` (the only source kubenode supports)"));
       continue;
     }
     if (!e.value.empty()) {
@@ -730,7 +729,8 @@ void validateVolumes(ErrorList& errs, const std::vector<Volume>& volumes, const 
       }
     }
     if (sources == 0)
-      errs.push_back(FieldError::required(vp, "must specify a volume type"));
+      errs.push_back(FieldError::required(
+          vp, "must specify a volume type (kubenode supports emptyDir and hostPath)"));
   }
 }
 

@@ -343,6 +343,22 @@ TEST(YamlTest, HostileInputIsRefused) {
   EXPECT_FALSE(parseYamlDocuments(flowMaps).ok());
 }
 
+TEST(YamlTest, InvalidUtf8IsRefusedAndNeverThrowsOnEncode) {
+  auto docs = parseYamlDocuments("name: \"a\xff\"\n");
+  ASSERT_FALSE(docs.ok());
+  EXPECT_EQ(docs.status().message(), "document 1: line 1, column 7: invalid UTF-8 in a scalar");
+  EXPECT_FALSE(parseYamlDocuments("name: \xc3\n").ok());          // truncated sequence
+  EXPECT_FALSE(parseYamlDocuments("name: \xc0\xaf\n").ok());      // overlong '/'
+  EXPECT_FALSE(parseYamlDocuments("name: \xed\xa0\x80\n").ok());  // surrogate
+  Json ok = yamlValue("name: \"caf\xc3\xa9 \xf0\x9f\x9a\x80\"\n");
+  EXPECT_EQ(ok["name"], "caf\xc3\xa9 \xf0\x9f\x9a\x80");
+
+  Pod pod;
+  pod.metadata.name = "bad\xff";
+  EXPECT_EQ(toJson(pod)["metadata"]["name"].get<std::string>(), "bad\xff");
+  EXPECT_NE(encodeJson(pod).find("bad\xef\xbf\xbd"), std::string::npos);  // U+FFFD
+}
+
 TEST(YamlTest, StreamOfObjects) {
   Pod pod;
   pod.metadata.name = "a";

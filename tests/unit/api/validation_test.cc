@@ -191,6 +191,13 @@ INSTANTIATE_TEST_SUITE_P(
                  "\"metadata.name\", \"metadata.namespace\", \"metadata.uid\", \"spec.nodeName\", "
                  "\"spec.serviceAccountName\", \"status.hostIP\", \"status.hostIPs\", "
                  "\"status.podIP\", \"status.podIPs\""}},
+        PodCase{"EnvValueFromUnsupportedSource",
+                [](Pod& p) {
+                  web(p).env[0].value = "";
+                  web(p).env[0].valueFrom = EnvVarSource{};
+                },
+                {"spec.containers[0].env[0].valueFrom: Invalid value: \"\": must specify "
+                 "`fieldRef` (the only source kubenode supports)"}},
         PodCase{"EnvFieldPathSubscript",
                 [](Pod& p) {
                   web(p).env[0].value = "";
@@ -209,7 +216,8 @@ INSTANTIATE_TEST_SUITE_P(
                 },
                 {"spec.volumes[0].name: Invalid value: \"Data\": " + kLabelMsg}},
         PodCase{"VolumeNoSource", [](Pod& p) { p.spec.volumes[0].emptyDir.reset(); },
-                {"spec.volumes[0]: Required value: must specify a volume type"}},
+                {"spec.volumes[0]: Required value: must specify a volume type (kubenode supports "
+                 "emptyDir and hostPath)"}},
         PodCase{"VolumeTwoSources",
                 [](Pod& p) { p.spec.volumes[0].hostPath = HostPathVolumeSource{.path = "/x", .type = ""}; },
                 {"spec.volumes[0].emptyDir: Forbidden: may not specify more than 1 volume type"}},
