@@ -1,7 +1,7 @@
 // GrpcRuntimeService: RuntimeClient and ImageClient over gRPC to a CRI runtime
 // (containerd) listening on a unix socket.
 //
-// One channel serves both services. The channel connects lazily and
+// One channel serves both services. It connects in the background and
 // reconnects on its own: while the runtime is down, calls fail fast with
 // kUnavailable (no wait-for-ready, which would hold a caller until its whole
 // deadline); when the runtime comes back on the same socket, the channel
@@ -54,9 +54,10 @@ struct GrpcRuntimeServiceOptions {
 class GrpcRuntimeService final : public RuntimeClient, public ImageClient {
  public:
   // endpoint is the --container-runtime-endpoint value: "unix:///abs/path" or
-  // a plain absolute path. Does not connect; a runtime that is not running
-  // yet only makes the first calls fail with kUnavailable. A malformed
-  // endpoint is kInvalidArgument with a message naming the flag.
+  // a plain absolute path. Returns at once and connects in the background; a
+  // runtime that is not running yet only makes calls fail with kUnavailable
+  // until it is. A malformed endpoint is kInvalidArgument with a message
+  // naming the flag.
   static absl::StatusOr<std::unique_ptr<GrpcRuntimeService>> create(
       absl::string_view endpoint, GrpcRuntimeServiceOptions options = {});
 
