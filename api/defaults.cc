@@ -90,6 +90,8 @@ void applyDefaults(Pod& pod) {
   if (!spec.terminationGracePeriodSeconds) {
     spec.terminationGracePeriodSeconds = kDefaultTerminationGracePeriodSeconds;
   }
+  if (!spec.enableServiceLinks)
+    spec.enableServiceLinks = true;
   if (spec.schedulerName.empty())
     spec.schedulerName = "default-scheduler";
   if (!spec.securityContext)

@@ -44,6 +44,7 @@ void fields(V& v, ObjectMeta& o) {
   v("labels", o.labels);
   v("annotations", o.annotations);
   v("ownerReferences", o.ownerReferences);
+  v("finalizers", o.finalizers);
 }
 
 template <class V>
@@ -228,6 +229,14 @@ void fields(V& v, Volume& o) {
   v("emptyDir", o.emptyDir);
 }
 template <class V>
+void fields(V& v, Toleration& o) {
+  v("key", o.key);
+  v("operator", o.operator_);
+  v("value", o.value);
+  v("effect", o.effect);
+  v("tolerationSeconds", o.tolerationSeconds);
+}
+template <class V>
 void fields(V& v, PodSpec& o) {
   v("volumes", o.volumes);
   v("initContainers", o.initContainers);
@@ -248,6 +257,8 @@ void fields(V& v, PodSpec& o) {
   v("schedulerName", o.schedulerName);
   v("priorityClassName", o.priorityClassName);
   v("priority", o.priority);
+  v("enableServiceLinks", o.enableServiceLinks);
+  v("tolerations", o.tolerations);
 }
 template <class V>
 void fields(V& v, PodCondition& o) {

@@ -46,6 +46,7 @@ struct ObjectMeta {
   std::optional<Time> deletionTimestamp;
   std::optional<int64_t> deletionGracePeriodSeconds;
   std::vector<OwnerReference> ownerReferences;
+  std::vector<std::string> finalizers;
   friend bool operator==(const ObjectMeta&, const ObjectMeta&) = default;
 };
 

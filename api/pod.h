@@ -194,6 +194,16 @@ struct Volume {
   friend bool operator==(const Volume&, const Volume&) = default;
 };
 
+// Lets a pod run on (or stay on) a node with a matching taint.
+struct Toleration {
+  std::string key;
+  std::string operator_;  // "operator" on the wire: Exists or Equal
+  std::string value;
+  std::string effect;
+  std::optional<int64_t> tolerationSeconds;
+  friend bool operator==(const Toleration&, const Toleration&) = default;
+};
+
 struct PodSpec {
   std::vector<Volume> volumes;
   std::vector<Container> initContainers;
@@ -214,6 +224,8 @@ struct PodSpec {
   std::string schedulerName;
   std::optional<int32_t> priority;
   std::string priorityClassName;
+  std::vector<Toleration> tolerations;
+  std::optional<bool> enableServiceLinks;
   friend bool operator==(const PodSpec&, const PodSpec&) = default;
 };
 

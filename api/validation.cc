@@ -804,6 +804,35 @@ ErrorList validatePod(const Pod& pod) {
   if (!spec.subdomain.empty()) {
     invalidEach(errs, sp.child("subdomain"), spec.subdomain, isDns1123Label(spec.subdomain));
   }
+  for (size_t i = 0; i < spec.tolerations.size(); ++i) {
+    const Toleration& t = spec.tolerations[i];
+    FieldPath tp = sp.child("tolerations").index(i);
+    if (!t.key.empty())
+      invalidEach(errs, tp.child("key"), t.key, isQualifiedName(t.key));
+    // An empty key matches every taint, which only makes sense with Exists.
+    if (t.key.empty() && t.operator_ != "Exists") {
+      errs.push_back(FieldError::invalid(tp.child("operator"), badString(t.operator_),
+                                         "operator must be Exists when `key` is empty, which "
+                                         "means \"match all values and all keys\""));
+    }
+    if (t.operator_ == "Exists" && !t.value.empty()) {
+      errs.push_back(FieldError::invalid(tp.child("operator"), badString(t.value),
+                                         "value must be empty when `operator` is 'Exists'"));
+    } else if (t.operator_ == "Equal" || t.operator_.empty()) {
+      invalidEach(errs, tp.child("value"), t.value, isValidLabelValue(t.value));
+    } else if (t.operator_ != "Exists") {
+      errs.push_back(FieldError::notSupported(tp.child("operator"), badString(t.operator_),
+                                              {"Equal", "Exists"}));
+    }
+    if (t.tolerationSeconds && t.effect != "NoExecute") {
+      errs.push_back(
+          FieldError::invalid(tp.child("effect"), badString(t.effect),
+                              "effect must be 'NoExecute' when `tolerationSeconds` is set"));
+    }
+    validateEnum(errs, tp.child("effect"), t.effect,
+                 {"NoExecute", "NoSchedule", "PreferNoSchedule"},
+                 /*required=*/false);
+  }
   if (spec.securityContext) {
     FieldPath scp = sp.child("securityContext");
     validateId(errs, spec.securityContext->runAsUser, scp.child("runAsUser"));

@@ -106,13 +106,13 @@ TEST(JsonDecodeTest, ReportsEveryErrorNotOnlyTheFirst) {
 
 TEST(JsonDecodeTest, UnknownFieldsAreWarningsInDocumentOrder) {
   absl::StatusOr<Decoded<Pod>> pod = decodeJson<Pod>(R"({
-    "metadata": {"name": "a", "finalizers": ["x"]},
-    "spec": {"tolerations": [], "containers": [{"name": "a", "image": "b", "foo": 1}]},
+    "metadata": {"name": "a", "managedFields": [{"manager": "kubectl"}]},
+    "spec": {"affinity": {}, "containers": [{"name": "a", "image": "b", "foo": 1}]},
     "bogus": true})");
   ASSERT_TRUE(pod.ok()) << pod.status();
   EXPECT_THAT(
       pod->warnings,
-      ElementsAre("unknown field \"metadata.finalizers\"", "unknown field \"spec.tolerations\"",
+      ElementsAre("unknown field \"metadata.managedFields\"", "unknown field \"spec.affinity\"",
                   "unknown field \"spec.containers[0].foo\"", "unknown field \"bogus\""));
 }
 

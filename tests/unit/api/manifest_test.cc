@@ -207,7 +207,7 @@ TEST(ManifestTest, WarningsCarryTheSourceAndDocument) {
       decodeManifest("web.yaml", readFile(kFixtures / "valid" / "multi-document.yaml"));
   ASSERT_TRUE(m.ok()) << m.status();
   EXPECT_THAT(m->warnings,
-              testing::ElementsAre("web.yaml: document 3: unknown field \"spec.tolerations\""));
+              testing::ElementsAre("web.yaml: document 3: unknown field \"spec.affinity\""));
   ASSERT_EQ(m->objects.size(), 2u);
   const Service& svc = std::get<Service>(m->objects[0]);
   EXPECT_EQ(svc.spec.ports[0].targetPort, IntOrString::fromInt(8080));  // defaulted

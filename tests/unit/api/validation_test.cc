@@ -350,6 +350,21 @@ INSTANTIATE_TEST_SUITE_P(
                 [](Pod& p) { p.spec.securityContext->runAsUser = -1; },
                 {"spec.securityContext.runAsUser: Invalid value: -1: must be between 0 and "
                  "2147483647, inclusive"}},
+        PodCase{"TolerationExistsWithValue",
+                [](Pod& p) { p.spec.tolerations.push_back(Toleration{.key = "a", .operator_ = "Exists", .value = "b"}); },
+                {"spec.tolerations[0].operator: Invalid value: \"b\": value must be empty when "
+                 "`operator` is 'Exists'"}},
+        PodCase{"TolerationSecondsNeedNoExecute",
+                [](Pod& p) {
+                  p.spec.tolerations.push_back(
+                      Toleration{.key = "a", .operator_ = "Equal", .value = "b", .effect = "NoSchedule", .tolerationSeconds = 5});
+                },
+                {"spec.tolerations[0].effect: Invalid value: \"NoSchedule\": effect must be "
+                 "'NoExecute' when `tolerationSeconds` is set"}},
+        PodCase{"TolerationEmptyKeyNeedsExists",
+                [](Pod& p) { p.spec.tolerations.push_back(Toleration{.operator_ = "Equal"}); },
+                {"spec.tolerations[0].operator: Invalid value: \"Equal\": operator must be Exists "
+                 "when `key` is empty, which means \"match all values and all keys\""}},
         PodCase{"SeveralErrorsAtOnce",
                 [](Pod& p) {
                   web(p).image = "";
