@@ -32,7 +32,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr char kTempPrefix[] = "/var/tmp/kubenode-test-";
+constexpr char kTempParent[] = "/var/tmp";
+constexpr char kTempName[] = "kubenode-test-";
 // sockaddr_un.sun_path holds 108 bytes; the ttrpc socket has the longest name.
 constexpr size_t kMaxSocketPath = 107;
 
@@ -184,12 +185,12 @@ void teardownDirectory(const std::string& dir, const std::string& socket_path, b
   }
 }
 
-int PrivateContainerd::cleanupStaleRuns() {
+int PrivateContainerd::cleanupStaleRuns(const std::string& parent) {
   int removed = 0;
   std::error_code error;
-  for (const fs::directory_entry& entry : fs::directory_iterator("/var/tmp", error)) {
+  for (const fs::directory_entry& entry : fs::directory_iterator(parent, error)) {
     const std::string path = entry.path().string();
-    if (!absl::StartsWith(path, kTempPrefix) || !entry.is_directory()) {
+    if (!absl::StartsWith(entry.path().filename().string(), kTempName) || !entry.is_directory()) {
       continue;
     }
     std::istringstream owner(readFile(path + "/owner"));
@@ -240,7 +241,7 @@ absl::Status PrivateContainerd::withLogHint(absl::Status status) const {
 
 absl::Status PrivateContainerd::prepareDirectory() {
   if (options_.dir.empty()) {
-    std::string templ = absl::StrCat(kTempPrefix, "XXXXXX");
+    std::string templ = absl::StrCat(kTempParent, "/", kTempName, "XXXXXX");
     if (mkdtemp(templ.data()) == nullptr) {
       return absl::InternalError(absl::StrCat("mkdtemp ", templ, ": ", std::strerror(errno)));
     }

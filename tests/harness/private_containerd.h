@@ -107,9 +107,9 @@ class PrivateContainerd {
   absl::Duration readyDuration() const { return ready_duration_; }
   absl::Duration importDuration() const { return import_duration_; }
 
-  // Removes /var/tmp/kubenode-test-* directories whose owning process is gone, with what
-  // runs or is mounted there. Returns how many it removed. start() calls it.
-  static int cleanupStaleRuns();
+  // Removes <parent>/kubenode-test-* directories whose owning process is gone, with what
+  // runs or is mounted there. Returns how many it removed. start() calls it on /var/tmp.
+  static int cleanupStaleRuns(const std::string& parent = "/var/tmp");
 
  private:
   absl::Status prepareDirectory();

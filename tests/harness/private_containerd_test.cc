@@ -3,8 +3,10 @@
 // including after a crashed run.
 #include "tests/harness/private_containerd.h"
 
+#include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -140,8 +142,11 @@ TEST(PrivateContainerdTest, SecondInstanceGetsItsOwnNetworkAndLeavesNothingBehin
 
 TEST(PrivateContainerdTest, LeftoversOfACrashedRunAreRemoved) {
   // A crashed run: its owner is gone, a process still names its directory and something is
-  // still mounted in it.
-  std::string dir = "/var/tmp/kubenode-test-XXXXXX";
+  // still mounted in it. It lives in a parent of its own: the test processes ctest runs
+  // beside this one clean /var/tmp and would otherwise remove it first.
+  std::string parent = "/var/tmp/kubenode-harness-selftest-XXXXXX";
+  ASSERT_NE(mkdtemp(parent.data()), nullptr);
+  std::string dir = parent + "/kubenode-test-XXXXXX";
   ASSERT_NE(mkdtemp(dir.data()), nullptr);
   const pid_t dead = fork();
   if (dead == 0) {
@@ -167,14 +172,59 @@ TEST(PrivateContainerdTest, LeftoversOfACrashedRunAreRemoved) {
   ASSERT_EQ(mount("tmpfs", (dir + "/state/mnt").c_str(), "tmpfs", 0, nullptr), 0);
   ASSERT_TRUE(mountedUnder(dir));
 
-  EXPECT_GE(PrivateContainerd::cleanupStaleRuns(), 1);
+  EXPECT_EQ(PrivateContainerd::cleanupStaleRuns(parent), 1);
 
   EXPECT_FALSE(fs::exists(dir));
   EXPECT_FALSE(mountedUnder(dir));
   EXPECT_TRUE(waitChild(*straggler, absl::Seconds(5)));
+  fs::remove(parent);
   // The running instance of this process is not a leftover.
+  PrivateContainerd::cleanupStaleRuns("/var/tmp");
   EXPECT_TRUE(fs::exists(ContainerdEnvironment::containerd().dir()));
 }
+
+// True once pid has a handler for signo (/proc/PID/status SigCgt), i.e. pause has set up.
+bool catches(pid_t pid, int signo) {
+  std::istringstream status(readFile(absl::StrCat("/proc/", pid, "/status")));
+  for (std::string line; std::getline(status, line);) {
+    if (absl::StartsWith(line, "SigCgt:")) {
+      const unsigned long long mask = std::stoull(line.substr(7), nullptr, 16);
+      return (mask >> (signo - 1)) & 1u;
+    }
+  }
+  return false;
+}
+
+class PauseProgramTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(PauseProgramTest, ExitsZeroOnTheStopSignal) {
+  absl::StatusOr<pid_t> pause = startChild({images::kPauseBinary}, "/dev/null");
+  ASSERT_TRUE(pause.ok()) << pause.status();
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (!catches(*pause, GetParam()) && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(2));
+  }
+  ASSERT_TRUE(catches(*pause, GetParam())) << "pause installed no handler";
+  // Still sleeping after a SIGCHLD-free moment, not exiting on its own.
+  absl::SleepFor(absl::Milliseconds(50));
+  ASSERT_EQ(waitpid(*pause, nullptr, WNOHANG), 0) << "pause exited on its own";
+
+  ASSERT_EQ(::kill(*pause, GetParam()), 0);
+  int status = 0;
+  pid_t done = 0;
+  while ((done = waitpid(*pause, &status, WNOHANG)) == 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(2));
+  }
+  ASSERT_EQ(done, *pause) << "pause did not exit";
+  EXPECT_TRUE(WIFEXITED(status)) << "ended by signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(StopSignals, PauseProgramTest, ::testing::Values(SIGTERM, SIGINT),
+                         [](const ::testing::TestParamInfo<int>& info) {
+                           return info.param == SIGTERM ? std::string("SIGTERM")
+                                                        : std::string("SIGINT");
+                         });
 
 }  // namespace
 }  // namespace kubenode::harness

@@ -42,6 +42,7 @@ using harness::ContainerdEnvironment;
 using harness::PrivateContainerd;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::UnorderedElementsAre;
 
 // Polls `condition` every 20 ms until it holds or `timeout` passes; returns whether it held.
@@ -389,6 +390,43 @@ TEST_F(GrpcRuntimeServiceIntegrationTest, ExitedContainerReportsItsExitCodeAndLo
     lines.push_back(absl::StrCat(fields[1], " ", fields[2], " ", fields[3]));
   }
   EXPECT_THAT(lines, UnorderedElementsAre("stdout F bye", "stderr F err"));
+}
+
+TEST_F(GrpcRuntimeServiceIntegrationTest, PauseReapsOrphansInASharedPidNamespace) {
+  // shareProcessNamespace: the pod's containers and pause share one PID namespace, and
+  // pause is its PID 1, so orphans are re-parented to it and only it can reap them.
+  v1::PodSandboxConfig pod = sandboxConfig("shared-pid");
+  pod.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(v1::POD);
+  const std::string sandbox = runSandbox(pod);
+  ASSERT_FALSE(sandbox.empty());
+  v1::ContainerConfig orphaner =
+      containerConfig("orphaner", {"sh", "-c", "(sleep 1 &); (sleep 1 &); exec sleep 1000"});
+  orphaner.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(
+      v1::POD);
+  const std::string container = startContainer(sandbox, orphaner, pod);
+  ASSERT_FALSE(container.empty());
+
+  // "pid (comm) state ..." of every process the container sees.
+  auto processes = [&]() -> std::string {
+    absl::StatusOr<v1::ExecSyncResponse> ps =
+        runtime_->execSync(container, {"sh", "-c", "cat /proc/[0-9]*/stat"}, absl::Seconds(10));
+    return ps.ok() ? ps->stdout() : "";
+  };
+  const std::string first = processes();
+  EXPECT_THAT(first, HasSubstr("1 (pause) S")) << "pause is not PID 1 of the pod";
+  // Orphans: sleeps whose parent (the 4th field) is pause.
+  EXPECT_THAT(first, HasSubstr("(sleep) S 1 ")) << first;
+  std::string now;
+  EXPECT_TRUE(eventually(
+      [&] {
+        now = processes();
+        // Once the orphans have exited: gone if reaped, state Z if not.
+        return !now.empty() && !absl::StrContains(now, "(sleep) S 1 ") &&
+               !absl::StrContains(now, ") Z ");
+      },
+      absl::Seconds(5)))
+      << "orphans still running, or zombies:\n"
+      << now;
 }
 
 TEST_F(GrpcRuntimeServiceIntegrationTest, StopAndRemoveContainer) {
