@@ -18,8 +18,8 @@
 //
 // Layout of dir() (see tests/harness/README.md): config.toml, containerd.sock(.ttrpc),
 // containerd.log, owner (pid and start time of the owning process), root/, state/ (pod
-// network namespaces are mounted under state/ too), runc/ (runc's state), opt/,
-// cni/net.d/ (one bridge conflist), cni/ipam/ (host-local leases).
+// network namespaces are mounted under state/io.containerd.grpc.v1.cri/netns/), runc/ (runc's
+// state), opt/, cni/net.d/ (one bridge conflist), cni/ipam/ (host-local leases).
 //
 // Thread-safety: not thread-safe; one thread owns an instance (the gtest main thread). The
 // thread that calls start() or restart() must outlive containerd (PR_SET_PDEATHSIG).

@@ -269,6 +269,20 @@ TEST_F(GrpcRuntimeServiceIntegrationTest, SandboxGetsAnIpInTheTestSubnetThatServ
   EXPECT_TRUE(absl::StartsWith(ip, prefix)) << ip << " is not in " << subnet;
   EXPECT_NE(ip, containerd_->gatewayAddress());
 
+  // The pod's network namespace is mounted under the instance's state directory, never in
+  // the host's /var/run/netns.
+  absl::StatusOr<v1::PodSandboxStatusResponse> verbose = runtime_->podSandboxStatus(sandbox, true);
+  ASSERT_TRUE(verbose.ok()) << verbose.status();
+  const auto info = verbose->info().find("info");
+  ASSERT_NE(info, verbose->info().end());
+  EXPECT_THAT(info->second,
+              HasSubstr(containerd_->stateDir() + "/io.containerd.grpc.v1.cri/netns/cni-"));
+  std::error_code no_dir;
+  for (const fs::directory_entry& entry : fs::directory_iterator("/var/run/netns", no_dir)) {
+    EXPECT_FALSE(absl::StrContains(info->second, entry.path().filename().string()))
+        << entry.path() << " is this pod's network namespace, on the host";
+  }
+
   const std::string web =
       startContainer(sandbox,
                      containerConfig("httpd", {"sh", "-c",
