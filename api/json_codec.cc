@@ -806,10 +806,11 @@ void decodeAny(const Json& j, T& out, const FieldPath& path, DecodeContext& ctx)
     }
     absl::StatusOr<Quantity> q = Quantity::parse(text);
     if (!q.ok()) {
-      ctx.errors.push_back(FieldError::invalid(
-          path, badJson(j),
-          "must match the regular expression "
-          "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$' (e.g. 100m, 64Mi, 1.5Gi)"));
+      // The value is already printed; keep only the reason from Quantity::parse.
+      std::string reason(q.status().message());
+      if (size_t at = reason.find("is invalid: "); at != std::string::npos)
+        reason.erase(0, at + 12);
+      ctx.errors.push_back(FieldError::invalid(path, badJson(j), reason));
       return;
     }
     out = *q;

@@ -54,7 +54,10 @@ class ManifestDecoder {
       : source_(source), options_(options) {}
 
   // Decodes one document (prefix names it in messages); false on error.
-  bool decodeDocument(const Json& doc, const std::string& prefix) {
+  // `text`, when the input was YAML, maps field paths to lines; `base` is the
+  // document's own path in it ("items[2]" for a List item).
+  bool decodeDocument(const Json& doc, const std::string& prefix,
+                      const YamlDocument* text = nullptr, const std::string& base = "") {
     if (!doc.is_object()) {
       return fail(prefix,
                   absl::StrCat("expected an object with apiVersion and kind, got ",
@@ -75,7 +78,7 @@ class ManifestDecoder {
     std::string apiVersion = stringField(doc, "apiVersion");
     std::string kind = stringField(doc, "kind");
     if (absl::EndsWith(kind, "List"))
-      return decodeList(doc, prefix, apiVersion, kind);
+      return decodeList(doc, prefix, apiVersion, kind, text, base);
     for (const Kind& k : kinds()) {
       if (k.apiVersion != apiVersion || k.kind != kind)
         continue;
@@ -85,13 +88,13 @@ class ManifestDecoder {
       for (const std::string& w : warnings)
         manifest_.warnings.push_back(absl::StrCat(source_, ": ", prefix, w));
       if (!errors.empty())
-        return fail(prefix, joinErrors(errors));
+        return fail(prefix, withLines(errors, text, base));
       if (options_.applyDefaults)
         applyDefaults(object);
       if (options_.validate) {
         ErrorList invalid = validate(object);
         if (!invalid.empty())
-          return fail(prefix, joinErrors(invalid));
+          return fail(prefix, withLines(invalid, text, base));
       }
       manifest_.objects.push_back(std::move(object));
       return true;
@@ -106,7 +109,7 @@ class ManifestDecoder {
 
  private:
   bool decodeList(const Json& doc, const std::string& prefix, const std::string& apiVersion,
-                  const std::string& kind) {
+                  const std::string& kind, const YamlDocument* text, const std::string& base) {
     auto items = doc.find("items");
     if (items == doc.end() || items->is_null())
       return true;  // an empty list
@@ -126,10 +129,28 @@ class ManifestDecoder {
         if (!item.contains("kind"))
           item["kind"] = itemKind;
       }
-      if (!decodeDocument(item, absl::StrCat(prefix, "items[", i, "]: ")))
+      std::string itemPath = absl::StrCat(base, base.empty() ? "" : ".", "items[", i, "]");
+      if (!decodeDocument(item, absl::StrCat(prefix, "items[", i, "]: "), text, itemPath))
         return false;
     }
     return true;
+  }
+
+  // Like joinErrors, each error followed by the line it points at in YAML input.
+  static std::string withLines(const ErrorList& errors, const YamlDocument* text,
+                               const std::string& base) {
+    if (text == nullptr)
+      return joinErrors(errors);
+    std::vector<std::string> parts;
+    for (const FieldError& e : errors) {
+      std::string path = e.path.toString();
+      if (!base.empty())
+        path = path.empty() ? base : absl::StrCat(base, ".", path);
+      parts.push_back(absl::StrCat(e.toString(), " (line ", text->lineOf(path), ")"));
+    }
+    if (parts.size() == 1)
+      return parts[0];
+    return absl::StrCat("[", absl::StrJoin(parts, ", "), "]");
   }
 
   bool fail(const std::string& prefix, std::string_view message) {
@@ -170,7 +191,7 @@ absl::StatusOr<Manifest> decodeManifest(std::string_view source, std::string_vie
   if (!docs.ok())
     return absl::InvalidArgumentError(absl::StrCat(sv(source), ": ", docs.status().message()));
   for (const YamlDocument& d : *docs) {
-    if (!decoder.decodeDocument(d.value, absl::StrCat("document ", d.index, ": ")))
+    if (!decoder.decodeDocument(d.value, absl::StrCat("document ", d.index, ": "), &d))
       return decoder.status();
   }
   return decoder.take();

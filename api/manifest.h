@@ -1,8 +1,8 @@
 // Manifests: text a user wrote (JSON or YAML, one document or many, or a v1 List)
 // to typed objects, dispatched on apiVersion + kind, defaulted and validated as
 // the API server would. Every error names the source, the document and the
-// field:
-//   web.yaml: document 2: spec.containers[0].image: Required value
+// field, and for YAML the line:
+//   web.yaml: document 2: spec.containers[0].image: Required value (line 11)
 //
 //   absl::StatusOr<Manifest> m = decodeManifest("web.yaml", text);
 //   if (!m.ok()) return m.status();           // kInvalidArgument, one line

@@ -244,13 +244,17 @@ class JsonBuilder : public YAML::EventHandler {
     documentLine_ = mark.line + 1;
     root_ = Json();
     hasRoot_ = false;
+    lines_.clear();
+    lines_[""] = documentLine_;
   }
   void OnDocumentEnd() override {}
 
   void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
-    if (awaitingKey())
-      return setKey(mark, "null");
-    add(mark, Json(nullptr), anchor, 1);
+    guard([&] {
+      if (awaitingKey())
+        return setKey(mark, "null");
+      add(mark, Json(nullptr), anchor, 1);
+    });
   }
 
   void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
@@ -312,6 +316,7 @@ class JsonBuilder : public YAML::EventHandler {
   int documentLine() const { return documentLine_; }
   bool hasRoot() const { return hasRoot_; }
   Json takeRoot() { return std::move(root_); }
+  std::map<std::string, int> takeLines() { return std::move(lines_); }
 
  private:
   struct Frame {
@@ -320,6 +325,7 @@ class JsonBuilder : public YAML::EventHandler {
     YAML::anchor_t anchor;
     size_t nodesAtStart;
     std::optional<std::string> key;
+    std::string path;  // FieldPath-style: spec.containers[0]
   };
   struct Anchored {
     Json value;
@@ -349,6 +355,18 @@ class JsonBuilder : public YAML::EventHandler {
       throw BuildError{mark, absl::StrCat("duplicate key \"", key, "\"")};
     }
     top.key = std::move(key);
+    // A field's line is its key's line.
+    lines_.emplace(childPath(), mark.line + 1);
+  }
+
+  // The path of the value about to be added to the innermost container.
+  std::string childPath() const {
+    if (stack_.empty())
+      return "";
+    const Frame& top = stack_.back();
+    if (top.value.is_array())
+      return absl::StrCat(top.path, "[", top.value.size(), "]");
+    return top.path.empty() ? *top.key : absl::StrCat(top.path, ".", *top.key);
   }
 
   void push(const YAML::Mark& mark, Json value, YAML::anchor_t anchor) {
@@ -358,7 +376,9 @@ class JsonBuilder : public YAML::EventHandler {
       throw BuildError{mark, absl::StrCat("nesting deeper than ", kMaxYamlDepth, " levels")};
     }
     count(mark, 1);
-    stack_.push_back(Frame{std::move(value), mark, anchor, nodes_, std::nullopt});
+    std::string path = childPath();
+    lines_.emplace(path, mark.line + 1);
+    stack_.push_back(Frame{std::move(value), mark, anchor, nodes_, std::nullopt, std::move(path)});
   }
 
   void pop() {
@@ -376,6 +396,7 @@ class JsonBuilder : public YAML::EventHandler {
       totalNodes = newNodes == 0 ? 1 : newNodes;
     if (anchor != 0)
       anchors_[anchor] = Anchored{value, totalNodes};
+    lines_.emplace(childPath(), mark.line + 1);
     if (stack_.empty()) {
       root_ = std::move(value);
       hasRoot_ = true;
@@ -399,6 +420,7 @@ class JsonBuilder : public YAML::EventHandler {
   Json root_;
   bool hasRoot_ = false;
   std::optional<BuildError> error_;
+  std::map<std::string, int> lines_;
 };
 
 std::string where(int document, const YAML::Mark& mark, std::string_view message) {
@@ -457,6 +479,20 @@ void emit(YAML::Emitter& out, const Json& value) {
 
 }  // namespace
 
+int YamlDocument::lineOf(std::string_view path) const {
+  std::string p(path);
+  while (true) {
+    auto it = lines.find(p);
+    if (it != lines.end())
+      return it->second;
+    if (p.empty())
+      return line;
+    // Drop the last component: "[key]" (which may hold dots) or ".name".
+    size_t cut = p.back() == ']' ? p.rfind('[') : p.find_last_of(".[");
+    p.resize(cut == std::string::npos ? 0 : cut);
+  }
+}
+
 absl::StatusOr<std::vector<YamlDocument>> parseYamlDocuments(std::string_view text) {
   std::string copy(text);
   std::istringstream in(copy);
@@ -472,8 +508,8 @@ absl::StatusOr<std::vector<YamlDocument>> parseYamlDocuments(std::string_view te
       Json root = builder.takeRoot();
       if (root.is_null())
         continue;  // an empty document ("---" followed by nothing)
-      documents.push_back(
-          YamlDocument{builder.documentIndex(), builder.documentLine(), std::move(root)});
+      documents.push_back(YamlDocument{builder.documentIndex(), builder.documentLine(),
+                                       std::move(root), builder.takeLines()});
     }
   } catch (const BuildError& e) {
     return absl::InvalidArgumentError(where(builder.documentIndex(), e.mark, e.message));

@@ -12,6 +12,7 @@
 //   std::string yaml = encodeYaml(pod);
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +26,13 @@ struct YamlDocument {
   int index = 0;  // 1-based position in the stream, counting empty documents
   int line = 0;   // 1-based line where the document starts
   Json value;
+  // Line of each value by field path ("spec.containers[0].image"), so that
+  // decode and validation errors can point into the text.
+  std::map<std::string, int> lines;
+
+  // The line of `path`, or of its nearest ancestor present in the text (a
+  // missing field points at its parent); the document's line as a last resort.
+  int lineOf(std::string_view path) const;
 };
 
 // Nesting beyond this is refused (no manifest needs it; the stack does).

@@ -87,8 +87,8 @@ TEST(JsonDecodeTest, WrongTypesNameTheFieldAndTheValue) {
             "spec.containers[0].ports[0].containerPort: Invalid value: 1.5: expected a 32-bit "
             "integer");
   EXPECT_THAT(errorOf(R"({"spec":{"containers":[{"resources":{"limits":{"cpu":"12x"}}}]}})"),
-              HasSubstr("spec.containers[0].resources.limits[cpu]: Invalid value: \"12x\": must "
-                        "match the regular expression"));
+              HasSubstr("spec.containers[0].resources.limits[cpu]: Invalid value: \"12x\": unknown "
+                        "suffix \"x\" (expected a number"));
   EXPECT_THAT(errorOf(R"({"metadata":{"creationTimestamp":"yesterday"}})"),
               HasSubstr("metadata.creationTimestamp: Invalid value: \"yesterday\": expected an "
                         "RFC 3339 time"));

@@ -190,7 +190,37 @@ TEST(ManifestTest, ErrorsNameSourceDocumentAndField) {
       "---\napiVersion: v1\nkind: Pod\nmetadata: {name: b}\nspec:\n  containers: [{name: web}]\n";
   absl::StatusOr<Manifest> m = decodeManifest("web.yaml", text);
   ASSERT_FALSE(m.ok());
-  EXPECT_EQ(m.status().message(), "web.yaml: document 2: spec.containers[0].image: Required value");
+  EXPECT_EQ(m.status().message(),
+            "web.yaml: document 2: spec.containers[0].image: Required value (line 11)");
+}
+
+TEST(ManifestTest, ErrorsPointAtTheLine) {
+  std::string text =
+      "apiVersion: v1\n"                   // 1
+      "kind: List\n"                       // 2
+      "items:\n"                           // 3
+      "- apiVersion: v1\n"                 // 4
+      "  kind: Pod\n"                      // 5
+      "  metadata:\n"                      // 6
+      "    name: a\n"                      // 7
+      "    labels:\n"                      // 8
+      "      app.kubernetes.io/name: x\n"  // 9
+      "  spec:\n"                          // 10
+      "    containers:\n"                  // 11
+      "    - name: a\n"                    // 12
+      "      image: b\n"                   // 13
+      "      ports:\n"                     // 14
+      "      - containerPort: abc\n"       // 15
+      "      resources:\n"                 // 16
+      "        limits: {memory: 1x}\n";    // 17
+  absl::StatusOr<Manifest> m = decodeManifest("l.yaml", text);
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().message(),
+            "l.yaml: document 1: items[0]: [spec.containers[0].ports[0].containerPort: Invalid "
+            "value: \"abc\": expected an integer (line 15), "
+            "spec.containers[0].resources.limits[memory]: Invalid value: \"1x\": unknown suffix "
+            "\"x\" (expected a number with an optional suffix, e.g. 100m, 64Mi, 1.5Gi, 1e3) (line "
+            "17)]");
 }
 
 TEST(ManifestTest, UnsupportedKindListsWhatIsSupported) {
