@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -181,6 +182,42 @@ TEST(PrivateContainerdTest, LeftoversOfACrashedRunAreRemoved) {
   // The running instance of this process is not a leftover.
   PrivateContainerd::cleanupStaleRuns("/var/tmp");
   EXPECT_TRUE(fs::exists(ContainerdEnvironment::containerd().dir()));
+}
+
+TEST(KubenodeTestenvTest, UpStartsAReachableContainerdAndDownRemovesIt) {
+  std::string parent = "/var/tmp/kubenode-testenv-selftest-XXXXXX";
+  ASSERT_NE(mkdtemp(parent.data()), nullptr);
+  const std::string dir = parent + "/env1";
+  const std::string netns = "/run/netns/kubenode-env1";
+
+  absl::StatusOr<std::string> up =
+      runCommand({KUBENODE_TESTENV_BINARY, "up", "--dir", dir}, absl::Seconds(60));
+  ASSERT_TRUE(up.ok()) << up.status();
+  // stdout and stderr interleave here: the endpoint is the first line.
+  EXPECT_TRUE(absl::StartsWith(*up, "unix://" + dir + "/containerd.sock\n")) << *up;
+  EXPECT_TRUE(fs::exists(netns));
+  EXPECT_TRUE(RawCri(dir + "/containerd.sock").ready(absl::Seconds(5)).ok());
+  EXPECT_TRUE(
+      RawCri(dir + "/containerd.sock").hasImage(images::kBusyboxImage, absl::Seconds(5)).ok());
+
+  absl::StatusOr<std::string> twice =
+      runCommand({KUBENODE_TESTENV_BINARY, "up", "--dir", dir}, absl::Seconds(60));
+  EXPECT_FALSE(twice.ok());
+  EXPECT_TRUE(absl::StrContains(twice.status().message(), "is already up")) << twice.status();
+
+  absl::StatusOr<std::string> down =
+      runCommand({KUBENODE_TESTENV_BINARY, "down", "--dir", dir}, absl::Seconds(120));
+  EXPECT_TRUE(down.ok()) << down.status();
+  EXPECT_FALSE(fs::exists(netns));
+  EXPECT_TRUE(findProcessesByCmdline(dir + "/").empty());
+  EXPECT_FALSE(mountedUnder(dir));
+  std::vector<std::string> left;
+  for (const fs::directory_entry& entry : fs::directory_iterator(dir)) {
+    left.push_back(entry.path().filename().string());
+  }
+  std::sort(left.begin(), left.end());
+  EXPECT_EQ(left, (std::vector<std::string>{"containerd.log", "testenv.log"}));
+  fs::remove_all(parent);
 }
 
 // True once pid has a handler for signo (/proc/PID/status SigCgt), i.e. pause has set up.
