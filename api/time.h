@@ -19,6 +19,15 @@
 
 namespace kubenode::api {
 
+// absl::Time has < and == but no <=>.
+inline std::strong_ordering compareTimes(absl::Time a, absl::Time b) {
+  if (a < b)
+    return std::strong_ordering::less;
+  if (b < a)
+    return std::strong_ordering::greater;
+  return std::strong_ordering::equal;
+}
+
 class Time {
  public:
   Time() = default;
@@ -26,7 +35,10 @@ class Time {
   static absl::StatusOr<Time> parse(std::string_view text);
   std::string toString() const;
   absl::Time time() const { return time_; }
-  friend auto operator<=>(const Time&, const Time&) = default;
+  friend bool operator==(const Time& a, const Time& b) { return a.time_ == b.time_; }
+  friend std::strong_ordering operator<=>(const Time& a, const Time& b) {
+    return compareTimes(a.time_, b.time_);
+  }
 
  private:
   absl::Time time_ = absl::UnixEpoch();
@@ -39,7 +51,10 @@ class MicroTime {
   static absl::StatusOr<MicroTime> parse(std::string_view text);
   std::string toString() const;
   absl::Time time() const { return time_; }
-  friend auto operator<=>(const MicroTime&, const MicroTime&) = default;
+  friend bool operator==(const MicroTime& a, const MicroTime& b) { return a.time_ == b.time_; }
+  friend std::strong_ordering operator<=>(const MicroTime& a, const MicroTime& b) {
+    return compareTimes(a.time_, b.time_);
+  }
 
  private:
   absl::Time time_ = absl::UnixEpoch();

@@ -429,3 +429,37 @@ TEST(YamlTest, PodRoundTripsThroughYaml) {
 
 }  // namespace
 }  // namespace kubenode::api
+
+namespace kubenode::api {
+namespace {
+
+TEST(TimeTest, ParsesRfc3339AndPrintsUtc) {
+  EXPECT_EQ(Time::parse("2024-05-01T12:00:00+02:00")->toString(), "2024-05-01T10:00:00Z");
+  EXPECT_EQ(Time::parse("2024-05-01T10:00:00.999Z")->toString(), "2024-05-01T10:00:00Z");
+  EXPECT_EQ(MicroTime::parse("2024-05-01T10:00:00.1234567Z")->toString(),
+            "2024-05-01T10:00:00.123456Z");
+  EXPECT_EQ(MicroTime::parse("2024-05-01T10:00:00Z")->toString(), "2024-05-01T10:00:00.000000Z");
+  for (const char* bad :
+       {"", "2024-05-01", "10:00:00", "2024-13-01T10:00:00Z", "yesterday", "2024-05-01 10:00:00"}) {
+    EXPECT_FALSE(Time::parse(bad).ok()) << bad;
+    EXPECT_FALSE(MicroTime::parse(bad).ok()) << bad;
+  }
+  EXPECT_LT(*Time::parse("2024-05-01T10:00:00Z"), *Time::parse("2024-05-01T10:00:01Z"));
+}
+
+TEST(IntOrStringTest, HoldsOneOrTheOther) {
+  IntOrString port;
+  EXPECT_TRUE(port.isZero());
+  port = IntOrString::fromString("http");
+  EXPECT_TRUE(port.isString());
+  EXPECT_EQ(port.toString(), "http");
+  EXPECT_EQ(port.intValue(), 0);
+  port = IntOrString::fromInt(8080);
+  EXPECT_TRUE(port.isInt());
+  EXPECT_EQ(port.str(), "");
+  EXPECT_EQ(port.toString(), "8080");
+  EXPECT_NE(IntOrString::fromInt(80), IntOrString::fromString("80"));
+}
+
+}  // namespace
+}  // namespace kubenode::api
