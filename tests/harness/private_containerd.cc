@@ -518,11 +518,50 @@ absl::Status PrivateContainerd::restart() {
   return startAgain();
 }
 
+namespace {
+
+// True if every thread of pid is stopped (state 'T'), or if none is.
+bool allThreadsStopped(pid_t pid, bool stopped) {
+  std::error_code error;
+  for (const fs::directory_entry& task :
+       fs::directory_iterator(absl::StrCat("/proc/", pid, "/task"), error)) {
+    std::ifstream stat(task.path().string() + "/stat");
+    std::string line;
+    std::getline(stat, line);
+    const size_t paren = line.rfind(')');
+    if (paren == std::string::npos || paren + 2 >= line.size()) {
+      continue;  // The thread just ended.
+    }
+    if ((line[paren + 2] == 'T') != stopped) {
+      return false;
+    }
+  }
+  return !error;
+}
+
+// kill() returns before the signal has taken effect on every thread; a request arriving in
+// between would still be answered. Wait until the kernel reports them all (not) stopped.
+bool waitStopped(pid_t pid, bool stopped) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (!allThreadsStopped(pid, stopped)) {
+    if (absl::Now() >= deadline) {
+      return false;
+    }
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  return true;
+}
+
+}  // namespace
+
 absl::Status PrivateContainerd::freeze() {
   if (pid_ <= 0 || ::kill(pid_, SIGSTOP) != 0) {
     return absl::FailedPreconditionError("PrivateContainerd::freeze: containerd is not running");
   }
   frozen_ = true;
+  if (!waitStopped(pid_, true)) {
+    return absl::InternalError("PrivateContainerd::freeze: containerd did not stop within 5s");
+  }
   return absl::OkStatus();
 }
 
@@ -531,6 +570,9 @@ absl::Status PrivateContainerd::thaw() {
     return absl::FailedPreconditionError("PrivateContainerd::thaw: containerd is not running");
   }
   frozen_ = false;
+  if (!waitStopped(pid_, false)) {
+    return absl::InternalError("PrivateContainerd::thaw: containerd did not resume within 5s");
+  }
   return absl::OkStatus();
 }
 

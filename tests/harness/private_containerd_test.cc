@@ -17,6 +17,7 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "images/test_images.h"
@@ -53,7 +54,16 @@ TEST(PrivateContainerdTest, RunsIsolatedInTheTestsNetworkNamespace) {
   EXPECT_EQ(containerd.endpoint(), "unix://" + containerd.dir() + "/containerd.sock");
   // containerd (and so the CNI bridge and pod veths) share our namespace, not PID 1's.
   EXPECT_EQ(netnsInode(containerd.containerdPid()), netnsInode(getpid()));
-  EXPECT_NE(netnsInode(getpid()), netnsInode(1));
+  // Only our own interfaces are visible: lo, and once pods run, the bridge and veths.
+  std::istringstream devices(readFile("/proc/self/net/dev"));
+  std::string line;
+  std::getline(devices, line);  // Two header lines.
+  std::getline(devices, line);
+  while (std::getline(devices, line)) {
+    const std::string name(absl::StripAsciiWhitespace(line.substr(0, line.find(':'))));
+    EXPECT_TRUE(name == "lo" || absl::StartsWith(name, "knb") || absl::StartsWith(name, "veth"))
+        << "interface " << name << " belongs to the host's network namespace";
+  }
 
   const std::string config = readFile(containerd.dir() + "/config.toml");
   EXPECT_TRUE(absl::StrContains(config, "restrict_oom_score_adj = true"));

@@ -108,8 +108,20 @@ absl::StatusOr<std::string> runCommand(const std::vector<std::string>& argv,
                                                     absl::FormatDuration(timeout),
                                                     "; output so far: ", output));
   }
+  // It closed its output; it may still take a moment to exit, but not past the deadline.
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  for (;;) {
+    const pid_t done = waitpid(pid, &status, WNOHANG);
+    if (done == pid || (done < 0 && errno != EINTR)) {
+      break;
+    }
+    if (absl::Now() >= deadline) {
+      kill(pid, SIGKILL);
+      waitChild(pid, absl::Seconds(5));
+      return absl::DeadlineExceededError(absl::StrCat(
+          command, ": still running after ", absl::FormatDuration(timeout), "; output: ", output));
+    }
+    absl::SleepFor(absl::Milliseconds(2));
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && output.empty()) {
@@ -171,16 +183,20 @@ bool waitChild(pid_t pid, absl::Duration timeout) {
   }
 }
 
-bool processAlive(pid_t pid) {
+char processState(pid_t pid) {
   std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
   std::string line;
   if (!std::getline(stat, line)) {
-    return false;
+    return 0;
   }
   // The state follows the command name's closing parenthesis: "pid (comm) S ...".
   const size_t paren = line.rfind(')');
-  return paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] != 'Z' &&
-         line[paren + 2] != 'X';
+  return paren != std::string::npos && paren + 2 < line.size() ? line[paren + 2] : 0;
+}
+
+bool processAlive(pid_t pid) {
+  const char state = processState(pid);
+  return state != 0 && state != 'Z' && state != 'X';
 }
 
 void terminateProcess(pid_t pid, absl::Duration grace) {

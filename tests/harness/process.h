@@ -41,6 +41,9 @@ bool waitChild(pid_t pid, absl::Duration timeout);
 // True if pid exists and is not a zombie.
 bool processAlive(pid_t pid);
 
+// The state letter of /proc/PID/stat ('R', 'S', 'T' for stopped, 'Z', ...); 0 if gone.
+char processState(pid_t pid);
+
 // Sends SIGTERM, waits up to `grace`, then SIGKILL and waits again. Works for children
 // (reaped here) and for other processes (polled until gone).
 void terminateProcess(pid_t pid, absl::Duration grace);
