@@ -177,11 +177,10 @@ void teardownDirectory(const std::string& dir, const std::string& socket_path, b
     removeTree(dir);
     return;
   }
-  std::error_code error;
-  for (const fs::directory_entry& entry : fs::directory_iterator(dir, error)) {
-    if (entry.path().extension() != ".log") {
-      removeTree(entry.path().string());
-    }
+  // A directory the user chose may hold other things: remove only what an instance makes.
+  for (const char* entry : {"owner", "config.toml", "containerd.sock", "containerd.sock.ttrpc",
+                            "root", "state", "runc", "opt", "cni", "pods", "testenv.pid"}) {
+    removeTree(absl::StrCat(dir, "/", entry));
   }
 }
 

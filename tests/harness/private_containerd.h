@@ -48,8 +48,9 @@ std::string defaultSandboxImage();
 
 struct PrivateContainerdOptions {
   // Where everything lives. Empty: a fresh /var/tmp/kubenode-test-XXXXXX, removed by stop().
-  // Set: this directory (created if missing) and stop() removes all in it but the *.log
-  // files.
+  // Set: this directory (created if missing); stop() removes what start() made in it
+  // (config, sockets, root/, state/, runc/, opt/, cni/, pods/) and keeps the *.log files
+  // and anything else that was there.
   std::string dir;
   // Imported into the k8s.io namespace by start(). Default: pause and busybox
   // (images/test_images.h).
@@ -135,7 +136,8 @@ class PrivateContainerd {
 
 // Tears down everything a run rooted at `dir` may have left: processes whose command line
 // names it, runc containers in dir/runc, mounts under it, then the directory itself
-// (keep_log: all but the *.log files in it). Used by stop() and cleanupStaleRuns().
+// (keep_log: only what an instance creates there, keeping the logs). Used by stop() and
+// cleanupStaleRuns().
 void teardownDirectory(const std::string& dir, const std::string& socket_path, bool keep_log);
 
 }  // namespace kubenode::harness
