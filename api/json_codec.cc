@@ -318,6 +318,7 @@ void fields(V& v, PodStatus& o) {
   v("message", o.message);
   v("reason", o.reason);
   v("hostIP", o.hostIP);
+  v("hostIPs", o.hostIPs);
   v("podIP", o.podIP);
   v("podIPs", o.podIPs);
   v("startTime", o.startTime);
@@ -691,64 +692,112 @@ BadValue badJson(const Json& j) {
   return BadValue{BadValue::Raw{j.dump()}};
 }
 
-void typeError(const Json& j, const FieldPath& path, std::string_view expected,
-               DecodeContext& ctx) {
+// A field path rendered only when a message needs it: decoding a large list
+// would otherwise build a string for every field it visits. Each LazyPath lives
+// on the stack of the call that decodes its field.
+class LazyPath {
+ public:
+  LazyPath() = default;
+  LazyPath child(std::string_view name) const { return LazyPath(this, Kind::kChild, name, 0); }
+  LazyPath index(size_t i) const { return LazyPath(this, Kind::kIndex, {}, i); }
+  LazyPath key(std::string_view k) const { return LazyPath(this, Kind::kKey, k, 0); }
+
+  FieldPath render() const {
+    switch (kind_) {
+      case Kind::kRoot:
+        return FieldPath();
+      case Kind::kChild:
+        return parent_->render().child(name_);
+      case Kind::kIndex:
+        return parent_->render().index(index_);
+      case Kind::kKey:
+        return parent_->render().key(name_);
+    }
+    return FieldPath();
+  }
+
+ private:
+  enum class Kind { kRoot, kChild, kIndex, kKey };
+  LazyPath(const LazyPath* parent, Kind kind, std::string_view name, size_t index)
+      : parent_(parent), kind_(kind), name_(name), index_(index) {}
+
+  const LazyPath* parent_ = nullptr;
+  Kind kind_ = Kind::kRoot;
+  std::string_view name_;
+  size_t index_ = 0;
+};
+
+void typeError(const Json& j, const LazyPath& path, std::string_view expected, DecodeContext& ctx) {
   ctx.errors.push_back(
-      FieldError::invalid(path, badJson(j), absl::StrCat("expected ", sv(expected))));
+      FieldError::invalid(path.render(), badJson(j), absl::StrCat("expected ", sv(expected))));
 }
 
 template <class T>
-void decodeAny(const Json& j, T& out, const FieldPath& path, DecodeContext& ctx);
+void decodeAny(const Json& j, T& out, const LazyPath& path, DecodeContext& ctx);
 
 class Decoder {
  public:
-  Decoder(const Json& object, const FieldPath& path, DecodeContext& ctx)
+  Decoder(const Json& object, const LazyPath& path, DecodeContext& ctx)
       : object_(object), path_(path), ctx_(ctx) {}
 
   template <class T>
   void operator()(const char* key, T& value, Emit = Emit::kOmitEmpty) {
     auto it = object_.find(key);
-    // null means "not set", as for encoding/json.
     if (it == object_.end())
       return;
-    std::vector<std::string>& bucket = nested_[key];
+    present_.push_back(key);
+    // null means "not set", as for encoding/json.
     if (it->is_null())
       return;
-    // Warnings from inside this field wait in its bucket so that all warnings
-    // come out in the order of the document.
     size_t before = ctx_.warnings.size();
     decodeAny(*it, value, path_.child(key), ctx_);
-    bucket.assign(std::make_move_iterator(ctx_.warnings.begin() + before),
-                  std::make_move_iterator(ctx_.warnings.end()));
-    ctx_.warnings.resize(before);
+    // Warnings from inside this field wait so that all warnings come out in the
+    // order of the document.
+    if (ctx_.warnings.size() > before) {
+      nested_.emplace_back(
+          key, std::vector<std::string>(std::make_move_iterator(ctx_.warnings.begin() + before),
+                                        std::make_move_iterator(ctx_.warnings.end())));
+      ctx_.warnings.resize(before);
+    }
   }
 
   // Emits, in document order, the warnings of known fields and one warning per
   // unknown field.
   void finish() {
     for (const auto& [key, value] : object_.items()) {
-      auto it = nested_.find(key);
-      if (it == nested_.end()) {
+      bool known = false;
+      for (const char* k : present_) {
+        if (key == k) {
+          known = true;
+          break;
+        }
+      }
+      if (!known) {
         ctx_.warnings.push_back(
-            absl::StrCat("unknown field \"", path_.child(key).toString(), "\""));
-      } else {
-        for (std::string& w : it->second)
-          ctx_.warnings.push_back(std::move(w));
+            absl::StrCat("unknown field \"", path_.render().child(key).toString(), "\""));
+        continue;
+      }
+      for (auto& [k, warnings] : nested_) {
+        if (key == k) {
+          for (std::string& w : warnings)
+            ctx_.warnings.push_back(std::move(w));
+        }
       }
     }
   }
 
  private:
   const Json& object_;
-  const FieldPath& path_;
+  const LazyPath& path_;
   DecodeContext& ctx_;
-  std::map<std::string, std::vector<std::string>, std::less<>> nested_;
+  std::vector<const char*> present_;
+  std::vector<std::pair<const char*, std::vector<std::string>>> nested_;
 };
 
 // Reads an integer of type T, accepting integral floats (YAML's 1e3) as Go does
 // for numbers that fit.
 template <class T>
-void decodeInteger(const Json& j, T& out, const FieldPath& path, DecodeContext& ctx) {
+void decodeInteger(const Json& j, T& out, const LazyPath& path, DecodeContext& ctx) {
   constexpr std::string_view kExpected = sizeof(T) == 4 ? "a 32-bit integer" : "a 64-bit integer";
   if (j.is_number_integer()) {
     if (j.is_number_unsigned()) {
@@ -781,7 +830,7 @@ void decodeInteger(const Json& j, T& out, const FieldPath& path, DecodeContext& 
 }
 
 template <class T>
-void decodeAny(const Json& j, T& out, const FieldPath& path, DecodeContext& ctx) {
+void decodeAny(const Json& j, T& out, const LazyPath& path, DecodeContext& ctx) {
   if (j.is_null())
     return;
   if constexpr (std::is_same_v<T, std::string>) {
@@ -810,7 +859,7 @@ void decodeAny(const Json& j, T& out, const FieldPath& path, DecodeContext& ctx)
       std::string reason(q.status().message());
       if (size_t at = reason.find("is invalid: "); at != std::string::npos)
         reason.erase(0, at + 12);
-      ctx.errors.push_back(FieldError::invalid(path, badJson(j), reason));
+      ctx.errors.push_back(FieldError::invalid(path.render(), badJson(j), reason));
       return;
     }
     out = *q;
@@ -832,7 +881,7 @@ void decodeAny(const Json& j, T& out, const FieldPath& path, DecodeContext& ctx)
     auto t = T::parse(j.get_ref<const std::string&>());
     if (!t.ok()) {
       ctx.errors.push_back(
-          FieldError::invalid(path, badJson(j), std::string(t.status().message())));
+          FieldError::invalid(path.render(), badJson(j), std::string(t.status().message())));
       return;
     }
     out = *t;
@@ -882,7 +931,7 @@ void decodeValue(const Json& value, T& out, ErrorList& errors, std::vector<std::
       errors.push_back(FieldError::notSupported(FieldPath(key), badJson(*it), {std::string(want)}));
     }
   }
-  decodeAny(value, out, FieldPath(), ctx);
+  decodeAny(value, out, LazyPath(), ctx);
 }
 
 template <class T>

@@ -294,6 +294,7 @@ struct PodStatus {
   std::string message;
   std::string reason;
   std::string hostIP;
+  std::vector<PodIP> hostIPs;  // same shape as podIPs: [{ip: ...}]
   std::string podIP;
   std::vector<PodIP> podIPs;
   std::optional<Time> startTime;
