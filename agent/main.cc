@@ -2,9 +2,9 @@
 // until SIGTERM or SIGINT.
 #include <spdlog/spdlog.h>
 
-#include <csignal>
 #include <iostream>
 
+#include "agent/agent.h"
 #include "agent/command_line.h"
 
 int main(int argc, char** argv) {
@@ -14,7 +14,18 @@ int main(int argc, char** argv) {
     (cl.exitCode == 0 ? std::cout : std::cerr) << cl.output;
     return cl.exitCode;
   }
+  // klog-like verbosity: 0 info, 4 debug, 6 and more trace.
+  spdlog::set_level(cl.config.verbosity >= 6   ? spdlog::level::trace
+                    : cl.config.verbosity >= 4 ? spdlog::level::debug
+                                               : spdlog::level::info);
   for (const std::string& w : cl.warnings)
     spdlog::warn("{}", w);
+
+  blockStopSignals();
+  absl::Status status = runAgent(cl.config);
+  if (!status.ok()) {
+    std::cerr << "kubenode: " << status.message() << "\n";
+    return 1;
+  }
   return 0;
 }
