@@ -16,36 +16,36 @@
 namespace kubenode::api {
 
 struct EndpointConditions {
-  std::optional<bool> ready;
-  std::optional<bool> serving;
-  std::optional<bool> terminating;
+  std::optional<bool> ready{};
+  std::optional<bool> serving{};
+  std::optional<bool> terminating{};
   friend bool operator==(const EndpointConditions&, const EndpointConditions&) = default;
 };
 
 struct Endpoint {
-  std::vector<std::string> addresses;
-  EndpointConditions conditions;
-  std::optional<std::string> hostname;
-  std::optional<ObjectReference> targetRef;
-  std::optional<std::string> nodeName;
-  std::optional<std::string> zone;
+  std::vector<std::string> addresses{};
+  EndpointConditions conditions{};
+  std::optional<std::string> hostname{};
+  std::optional<ObjectReference> targetRef{};
+  std::optional<std::string> nodeName{};
+  std::optional<std::string> zone{};
   friend bool operator==(const Endpoint&, const Endpoint&) = default;
 };
 
 struct EndpointPort {
-  std::optional<std::string> name;
-  std::optional<std::string> protocol;
-  std::optional<int32_t> port;
-  std::optional<std::string> appProtocol;
+  std::optional<std::string> name{};
+  std::optional<std::string> protocol{};
+  std::optional<int32_t> port{};
+  std::optional<std::string> appProtocol{};
   friend bool operator==(const EndpointPort&, const EndpointPort&) = default;
 };
 
 struct EndpointSlice {
-  TypeMeta typeMeta;
-  ObjectMeta metadata;
-  std::string addressType;
-  std::vector<Endpoint> endpoints;
-  std::vector<EndpointPort> ports;
+  TypeMeta typeMeta{};
+  ObjectMeta metadata{};
+  std::string addressType{};
+  std::vector<Endpoint> endpoints{};
+  std::vector<EndpointPort> ports{};
   friend bool operator==(const EndpointSlice&, const EndpointSlice&) = default;
 };
 

@@ -16,26 +16,26 @@
 namespace kubenode::api {
 
 struct EventSource {
-  std::string component;
-  std::string host;
+  std::string component{};
+  std::string host{};
   friend bool operator==(const EventSource&, const EventSource&) = default;
 };
 
 struct Event {
-  TypeMeta typeMeta;
-  ObjectMeta metadata;
-  ObjectReference involvedObject;
-  std::string reason;
-  std::string message;
-  EventSource source;
-  std::optional<Time> firstTimestamp;
-  std::optional<Time> lastTimestamp;
+  TypeMeta typeMeta{};
+  ObjectMeta metadata{};
+  ObjectReference involvedObject{};
+  std::string reason{};
+  std::string message{};
+  EventSource source{};
+  std::optional<Time> firstTimestamp{};
+  std::optional<Time> lastTimestamp{};
   int32_t count = 0;
-  std::string type;
-  std::optional<MicroTime> eventTime;
-  std::string action;
-  std::string reportingComponent;
-  std::string reportingInstance;
+  std::string type{};
+  std::optional<MicroTime> eventTime{};
+  std::string action{};
+  std::string reportingComponent{};
+  std::string reportingInstance{};
   friend bool operator==(const Event&, const Event&) = default;
 };
 

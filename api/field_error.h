@@ -28,7 +28,7 @@ class FieldPath {
   friend bool operator==(const FieldPath&, const FieldPath&) = default;
 
  private:
-  std::string text_;
+  std::string text_{};
 };
 
 enum class ErrorType {
@@ -50,15 +50,15 @@ struct BadValue {
     std::string text;
     friend bool operator==(const Raw&, const Raw&) = default;
   };
-  std::variant<std::monostate, std::string, int64_t, bool, Raw> value;
+  std::variant<std::monostate, std::string, int64_t, bool, Raw> value{};
   friend bool operator==(const BadValue&, const BadValue&) = default;
 };
 
 struct FieldError {
   ErrorType type = ErrorType::kInvalid;
-  FieldPath path;
-  BadValue badValue;
-  std::string detail;
+  FieldPath path{};
+  BadValue badValue{};
+  std::string detail{};
 
   static FieldError required(FieldPath p, std::string detail = "");
   static FieldError invalid(FieldPath p, BadValue v, std::string detail);

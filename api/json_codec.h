@@ -34,8 +34,8 @@ using Json = nlohmann::ordered_json;
 
 template <class T>
 struct Decoded {
-  T object;
-  std::vector<std::string> warnings;
+  T object{};
+  std::vector<std::string> warnings{};
 };
 
 // Decodes `value` into `out`, appending every error to `errors` and every unknown

@@ -16,18 +16,18 @@
 namespace kubenode::api {
 
 struct LeaseSpec {
-  std::optional<std::string> holderIdentity;
-  std::optional<int32_t> leaseDurationSeconds;
-  std::optional<MicroTime> acquireTime;
-  std::optional<MicroTime> renewTime;
-  std::optional<int32_t> leaseTransitions;
+  std::optional<std::string> holderIdentity{};
+  std::optional<int32_t> leaseDurationSeconds{};
+  std::optional<MicroTime> acquireTime{};
+  std::optional<MicroTime> renewTime{};
+  std::optional<int32_t> leaseTransitions{};
   friend bool operator==(const LeaseSpec&, const LeaseSpec&) = default;
 };
 
 struct Lease {
-  TypeMeta typeMeta;
-  ObjectMeta metadata;
-  LeaseSpec spec;
+  TypeMeta typeMeta{};
+  ObjectMeta metadata{};
+  LeaseSpec spec{};
   friend bool operator==(const Lease&, const Lease&) = default;
 };
 

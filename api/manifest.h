@@ -27,9 +27,9 @@ struct ManifestOptions {
 
 struct Manifest {
   // In document order; List documents contribute their items.
-  std::vector<Object> objects;
+  std::vector<Object> objects{};
   // "web.yaml: document 1: unknown field \"spec.tolerations\"".
-  std::vector<std::string> warnings;
+  std::vector<std::string> warnings{};
 };
 
 // `source` names the input in messages (a file name, "stdin", a URL).

@@ -17,35 +17,35 @@
 namespace kubenode::api {
 
 struct Taint {
-  std::string key;
-  std::string value;
-  std::string effect;
-  std::optional<Time> timeAdded;
+  std::string key{};
+  std::string value{};
+  std::string effect{};
+  std::optional<Time> timeAdded{};
   friend bool operator==(const Taint&, const Taint&) = default;
 };
 
 struct NodeSpec {
-  std::string podCIDR;
-  std::vector<std::string> podCIDRs;
-  std::string providerID;
+  std::string podCIDR{};
+  std::vector<std::string> podCIDRs{};
+  std::string providerID{};
   bool unschedulable = false;
-  std::vector<Taint> taints;
+  std::vector<Taint> taints{};
   friend bool operator==(const NodeSpec&, const NodeSpec&) = default;
 };
 
 struct NodeCondition {
-  std::string type;
-  std::string status;
-  std::optional<Time> lastHeartbeatTime;
-  std::optional<Time> lastTransitionTime;
-  std::string reason;
-  std::string message;
+  std::string type{};
+  std::string status{};
+  std::optional<Time> lastHeartbeatTime{};
+  std::optional<Time> lastTransitionTime{};
+  std::string reason{};
+  std::string message{};
   friend bool operator==(const NodeCondition&, const NodeCondition&) = default;
 };
 
 struct NodeAddress {
-  std::string type;
-  std::string address;
+  std::string type{};
+  std::string address{};
   friend bool operator==(const NodeAddress&, const NodeAddress&) = default;
 };
 
@@ -55,40 +55,40 @@ struct DaemonEndpoint {
 };
 
 struct NodeDaemonEndpoints {
-  DaemonEndpoint kubeletEndpoint;
+  DaemonEndpoint kubeletEndpoint{};
   friend bool operator==(const NodeDaemonEndpoints&, const NodeDaemonEndpoints&) = default;
 };
 
 struct NodeSystemInfo {
-  std::string machineID;
-  std::string systemUUID;
-  std::string bootID;
-  std::string kernelVersion;
-  std::string osImage;
-  std::string containerRuntimeVersion;
-  std::string kubeletVersion;
-  std::string kubeProxyVersion;
-  std::string operatingSystem;
-  std::string architecture;
+  std::string machineID{};
+  std::string systemUUID{};
+  std::string bootID{};
+  std::string kernelVersion{};
+  std::string osImage{};
+  std::string containerRuntimeVersion{};
+  std::string kubeletVersion{};
+  std::string kubeProxyVersion{};
+  std::string operatingSystem{};
+  std::string architecture{};
   friend bool operator==(const NodeSystemInfo&, const NodeSystemInfo&) = default;
 };
 
 struct NodeStatus {
-  ResourceList capacity;
-  ResourceList allocatable;
-  std::string phase;
-  std::vector<NodeCondition> conditions;
-  std::vector<NodeAddress> addresses;
-  NodeDaemonEndpoints daemonEndpoints;
-  NodeSystemInfo nodeInfo;
+  ResourceList capacity{};
+  ResourceList allocatable{};
+  std::string phase{};
+  std::vector<NodeCondition> conditions{};
+  std::vector<NodeAddress> addresses{};
+  NodeDaemonEndpoints daemonEndpoints{};
+  NodeSystemInfo nodeInfo{};
   friend bool operator==(const NodeStatus&, const NodeStatus&) = default;
 };
 
 struct Node {
-  TypeMeta typeMeta;
-  ObjectMeta metadata;
-  NodeSpec spec;
-  NodeStatus status;
+  TypeMeta typeMeta{};
+  ObjectMeta metadata{};
+  NodeSpec spec{};
+  NodeStatus status{};
   friend bool operator==(const Node&, const Node&) = default;
 };
 

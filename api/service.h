@@ -22,64 +22,64 @@
 namespace kubenode::api {
 
 struct ServicePort {
-  std::string name;
-  std::string protocol;
-  std::optional<std::string> appProtocol;
+  std::string name{};
+  std::string protocol{};
+  std::optional<std::string> appProtocol{};
   int32_t port = 0;
-  IntOrString targetPort;
+  IntOrString targetPort{};
   int32_t nodePort = 0;
   friend bool operator==(const ServicePort&, const ServicePort&) = default;
 };
 
 struct ClientIPConfig {
-  std::optional<int32_t> timeoutSeconds;
+  std::optional<int32_t> timeoutSeconds{};
   friend bool operator==(const ClientIPConfig&, const ClientIPConfig&) = default;
 };
 
 struct SessionAffinityConfig {
-  std::optional<ClientIPConfig> clientIP;
+  std::optional<ClientIPConfig> clientIP{};
   friend bool operator==(const SessionAffinityConfig&, const SessionAffinityConfig&) = default;
 };
 
 struct ServiceSpec {
-  std::vector<ServicePort> ports;
-  std::map<std::string, std::string> selector;
-  std::string clusterIP;
-  std::vector<std::string> clusterIPs;
-  std::string type;
-  std::vector<std::string> externalIPs;
-  std::string sessionAffinity;
-  std::vector<std::string> loadBalancerSourceRanges;
-  std::string externalName;
-  std::string externalTrafficPolicy;
-  std::optional<SessionAffinityConfig> sessionAffinityConfig;
-  std::vector<std::string> ipFamilies;
-  std::optional<std::string> ipFamilyPolicy;
-  std::optional<std::string> internalTrafficPolicy;
+  std::vector<ServicePort> ports{};
+  std::map<std::string, std::string> selector{};
+  std::string clusterIP{};
+  std::vector<std::string> clusterIPs{};
+  std::string type{};
+  std::vector<std::string> externalIPs{};
+  std::string sessionAffinity{};
+  std::vector<std::string> loadBalancerSourceRanges{};
+  std::string externalName{};
+  std::string externalTrafficPolicy{};
+  std::optional<SessionAffinityConfig> sessionAffinityConfig{};
+  std::vector<std::string> ipFamilies{};
+  std::optional<std::string> ipFamilyPolicy{};
+  std::optional<std::string> internalTrafficPolicy{};
   friend bool operator==(const ServiceSpec&, const ServiceSpec&) = default;
 };
 
 struct LoadBalancerIngress {
-  std::string ip;
-  std::string hostname;
+  std::string ip{};
+  std::string hostname{};
   friend bool operator==(const LoadBalancerIngress&, const LoadBalancerIngress&) = default;
 };
 
 struct LoadBalancerStatus {
-  std::vector<LoadBalancerIngress> ingress;
+  std::vector<LoadBalancerIngress> ingress{};
   friend bool operator==(const LoadBalancerStatus&, const LoadBalancerStatus&) = default;
 };
 
 struct ServiceStatus {
-  LoadBalancerStatus loadBalancer;
+  LoadBalancerStatus loadBalancer{};
   friend bool operator==(const ServiceStatus&, const ServiceStatus&) = default;
 };
 
 struct Service {
-  TypeMeta typeMeta;
-  ObjectMeta metadata;
-  ServiceSpec spec;
-  ServiceStatus status;
+  TypeMeta typeMeta{};
+  ObjectMeta metadata{};
+  ServiceSpec spec{};
+  ServiceStatus status{};
   friend bool operator==(const Service&, const Service&) = default;
 };
 

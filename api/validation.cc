@@ -240,11 +240,6 @@ namespace {
 using Labels = std::map<std::string, std::string>;
 using NameCheck = std::vector<std::string> (*)(std::string_view);
 
-void add(ErrorList& errs, ErrorList more) {
-  errs.insert(errs.end(), std::make_move_iterator(more.begin()),
-              std::make_move_iterator(more.end()));
-}
-
 void invalidEach(ErrorList& errs, const FieldPath& path, std::string_view value,
                  const std::vector<std::string>& messages) {
   for (const std::string& m : messages)

@@ -25,10 +25,10 @@ namespace kubenode::api {
 struct YamlDocument {
   int index = 0;  // 1-based position in the stream, counting empty documents
   int line = 0;   // 1-based line where the document starts
-  Json value;
+  Json value{};
   // Line of each value by field path ("spec.containers[0].image"), so that
   // decode and validation errors can point into the text.
-  std::map<std::string, int> lines;
+  std::map<std::string, int> lines{};
 
   // The line of `path`, or of its nearest ancestor present in the text (a
   // missing field points at its parent); the document's line as a last resort.
