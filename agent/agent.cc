@@ -3,8 +3,14 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
+
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 
 #include "agent/static_pods.h"
 #include "cri/grpc_runtime_service.h"
@@ -14,6 +20,19 @@ namespace {
 
 absl::Duration toAbsl(std::chrono::nanoseconds d) {
   return absl::Nanoseconds(d.count());
+}
+
+// --hostname-override, else the host name, lower-cased as the kubelet does.
+std::string nodeName(const AgentConfig& config) {
+  std::string name = config.hostnameOverride;
+  if (name.empty()) {
+    char host[256] = {};
+    gethostname(host, sizeof(host) - 1);
+    name = host;
+  }
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  return name;
 }
 
 // Waits up to `timeout` for SIGTERM/SIGINT; true if one arrived.
@@ -81,21 +100,44 @@ absl::Status runAgent(const AgentConfig& config) {
     }
   }
 
+  boost::asio::io_context loop;
+  boost::asio::signal_set stopSignals(loop, SIGTERM, SIGINT);
+  stopSignals.async_wait([&loop](const boost::system::error_code& ec, int sig) {
+    if (ec)
+      return;
+    spdlog::info("received {}, stopping (pods keep running, as with the kubelet)",
+                 sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    loop.stop();
+  });
+
+  std::unique_ptr<StaticPodSource> staticPods;
   if (!config.podManifestPath.empty()) {
-    StaticPodScan scan = scanManifestDirectory(config.podManifestPath);
-    for (const std::string& error : scan.errors)
-      spdlog::error("{}", error);
-    for (const std::string& warning : scan.warnings)
-      spdlog::warn("{}", warning);
-    for (const StaticPodScan::Found& pod : scan.pods) {
-      spdlog::info("static pod {}/{} from {}: valid, {} container(s), {} init container(s)",
-                   pod.pod.metadata.namespace_, pod.pod.metadata.name, pod.file,
-                   pod.pod.spec.containers.size(), pod.pod.spec.initContainers.size());
-    }
+    StaticPodSourceOptions options{.dir = config.podManifestPath,
+                                   .nodeName = nodeName(config),
+                                   .resyncPeriod = config.fileCheckFrequency};
+    staticPods = std::make_unique<StaticPodSource>(
+        loop, options,
+        [](const std::vector<api::Pod>& pods) {
+          spdlog::info("static pods: {} from the manifest directory", pods.size());
+          for (const api::Pod& pod : pods) {
+            spdlog::info("static pod {}/{} uid {}: {} container(s), {} init container(s)",
+                         pod.metadata.namespace_, pod.metadata.name, pod.metadata.uid,
+                         pod.spec.containers.size(), pod.spec.initContainers.size());
+          }
+        },
+        [](const std::string& error) { spdlog::error("{}", error); });
+    if (absl::Status s = staticPods->start(); !s.ok())
+      return s;
   }
   spdlog::info("kubenode is running");
-  while (!waitForStopSignal(std::chrono::seconds(60))) {
-  }
+  // The stop signals were blocked so that no other thread takes them; the loop's thread
+  // now receives them through the signal_set.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+  loop.run();
   return absl::OkStatus();
 }
 

@@ -1,16 +1,45 @@
 #include "agent/static_pods.h"
 
 #include <fmt/format.h>
+#include <openssl/evp.h>
+#include <sys/inotify.h>
 
 #include <algorithm>
+#include <boost/asio/buffer.hpp>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "api/defaults.h"
+#include "api/json_codec.h"
 #include "api/manifest.h"
 
 namespace kubenode::agent {
+namespace {
+
+std::string md5Hex(std::string_view data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(data.data(), data.size(), digest, &length, EVP_md5(), nullptr);
+  std::string hex;
+  for (unsigned int i = 0; i < length; ++i)
+    hex += fmt::format("{:02x}", digest[i]);
+  return hex;
+}
+
+// Inotify events that can change what the directory holds.
+constexpr uint32_t kWatchMask = IN_CREATE | IN_DELETE | IN_CLOSE_WRITE | IN_MOVED_FROM |
+                                IN_MOVED_TO | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF;
+
+}  // namespace
+
+std::vector<std::string> StaticPodScan::errorLines() const {
+  std::vector<std::string> lines;
+  for (const Bad& bad : errors)
+    lines.push_back(bad.message);
+  return lines;
+}
 
 StaticPodScan scanManifestDirectory(const std::string& dir) {
   namespace fs = std::filesystem;
@@ -18,8 +47,8 @@ StaticPodScan scanManifestDirectory(const std::string& dir) {
   std::error_code ec;
   fs::directory_iterator it(dir, ec);
   if (ec) {
-    scan.errors.push_back(
-        fmt::format("--pod-manifest-path: cannot read directory \"{}\": {}", dir, ec.message()));
+    scan.errors.push_back({"", fmt::format("--pod-manifest-path: cannot read directory \"{}\": {}",
+                                           dir, ec.message())});
     return scan;
   }
   std::vector<fs::path> files;
@@ -38,18 +67,20 @@ StaticPodScan scanManifestDirectory(const std::string& dir) {
     std::stringstream text;
     text << in.rdbuf();
     if (!in) {
-      scan.errors.push_back(fmt::format("{}: cannot read the file", name));
+      scan.errors.push_back({name, fmt::format("{}: cannot read the file", name)});
       continue;
     }
     absl::StatusOr<api::Manifest> manifest = api::decodeManifest(name, text.str());
     if (!manifest.ok()) {
-      scan.errors.push_back(std::string(manifest.status().message()));
+      scan.errors.push_back({name, std::string(manifest.status().message())});
       continue;
     }
     scan.warnings.insert(scan.warnings.end(), manifest->warnings.begin(), manifest->warnings.end());
     if (manifest->objects.size() != 1 || !std::holds_alternative<api::Pod>(manifest->objects[0])) {
-      scan.errors.push_back(fmt::format(
-          "{}: expected exactly one Pod (apiVersion v1, kind Pod) in a static pod manifest", name));
+      scan.errors.push_back(
+          {name, fmt::format("{}: expected exactly one Pod (apiVersion v1, kind Pod) in a static "
+                             "pod manifest",
+                             name)});
       continue;
     }
     api::Pod pod = std::get<api::Pod>(std::move(manifest->objects[0]));
@@ -58,6 +89,141 @@ StaticPodScan scanManifestDirectory(const std::string& dir) {
     scan.pods.push_back({name, std::move(pod)});
   }
   return scan;
+}
+
+void applyStaticPodIdentity(api::Pod& pod, std::string_view nodeName, std::string_view file) {
+  api::defaultNamespace(pod.metadata);
+  if (pod.metadata.uid.empty()) {
+    // As the kubelet: the content, then the node and the file, so that the same manifest
+    // on two nodes or in two files is two pods, and an edited file is a new pod.
+    pod.metadata.uid =
+        md5Hex(fmt::format("{}host:{}file:{}", api::encodeJson(pod), nodeName, file));
+  }
+  std::string lowerNode(nodeName);
+  std::transform(lowerNode.begin(), lowerNode.end(), lowerNode.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  pod.metadata.name = fmt::format("{}-{}", pod.metadata.name, lowerNode);
+  pod.spec.nodeName = std::string(nodeName);
+  pod.metadata.annotations["kubernetes.io/config.source"] = "file";
+  pod.metadata.annotations["kubernetes.io/config.hash"] = pod.metadata.uid;
+}
+
+StaticPodSource::StaticPodSource(boost::asio::io_context& loop, StaticPodSourceOptions options,
+                                 PodsCallback onPods, ErrorCallback onError)
+    : loop_(loop),
+      options_(std::move(options)),
+      onPods_(std::move(onPods)),
+      onError_(std::move(onError)),
+      inotify_(loop),
+      settleTimer_(loop),
+      resyncTimer_(loop),
+      buffer_(64 * 1024) {}
+
+StaticPodSource::~StaticPodSource() {
+  boost::system::error_code ignored;
+  inotify_.close(ignored);
+}
+
+absl::Status StaticPodSource::start() {
+  int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (fd < 0) {
+    return absl::InternalError(fmt::format("inotify_init1: {}", std::strerror(errno)));
+  }
+  inotify_.assign(fd);
+  armWatch();
+  rescan();
+  readEvents();
+  return absl::OkStatus();
+}
+
+void StaticPodSource::armWatch() {
+  if (watch_ >= 0)
+    return;
+  // A directory that does not exist yet is picked up by the periodic resync.
+  watch_ = inotify_add_watch(inotify_.native_handle(), options_.dir.c_str(), kWatchMask);
+}
+
+void StaticPodSource::readEvents() {
+  inotify_.async_read_some(
+      boost::asio::buffer(buffer_), [this](const boost::system::error_code& ec, size_t n) {
+        if (ec)
+          return;  // closed: the source is being destroyed
+        for (size_t offset = 0; offset + sizeof(inotify_event) <= n;) {
+          const auto* event = reinterpret_cast<const inotify_event*>(buffer_.data() + offset);
+          if (event->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED))
+            watch_ = -1;
+          offset += sizeof(inotify_event) + event->len;
+        }
+        scheduleRescan(options_.settle);
+        readEvents();
+      });
+}
+
+void StaticPodSource::scheduleRescan(std::chrono::nanoseconds after) {
+  if (rescanPending_)
+    return;
+  rescanPending_ = true;
+  settleTimer_.expires_after(after);
+  settleTimer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec)
+      return;
+    rescanPending_ = false;
+    rescan();
+  });
+}
+
+void StaticPodSource::rescan() {
+  armWatch();
+  StaticPodScan scan = scanManifestDirectory(options_.dir);
+
+  std::map<std::string, api::Pod> current;
+  for (StaticPodScan::Found& found : scan.pods) {
+    applyStaticPodIdentity(found.pod, options_.nodeName, found.file);
+    current[found.file] = std::move(found.pod);
+  }
+  std::map<std::string, std::string> nowBad;
+  for (const StaticPodScan::Bad& bad : scan.errors) {
+    nowBad[bad.file] = bad.message;
+    auto previous = lastGood_.find(bad.file);
+    // A file that turned bad keeps its last good pod: the operator's typo must not kill a
+    // running pod. The message says so.
+    std::string message = bad.message;
+    if (previous != lastGood_.end()) {
+      current[bad.file] = previous->second;
+      message += "; keeping the pod from the last valid version of the file";
+    }
+    auto seen = reported_.find(bad.file);
+    if (seen == reported_.end() || seen->second != bad.message)
+      onError_(message);
+  }
+  for (const std::string& warning : scan.warnings) {
+    if (!reported_.contains(warning))
+      onError_(warning);
+    nowBad[warning] = warning;
+  }
+  reported_ = std::move(nowBad);
+  lastGood_ = current;
+
+  std::vector<api::Pod> pods;
+  std::vector<std::string> uids;
+  for (auto& [file, pod] : current) {
+    uids.push_back(pod.metadata.uid);
+    pods.push_back(std::move(pod));
+  }
+  std::sort(uids.begin(), uids.end());
+  // The first scan is always delivered, even empty: it tells the agent the source has
+  // been read (the kubelet's "all sources ready"), so it may clean up what no file wants.
+  if (!deliveredOnce_ || uids != delivered_) {
+    deliveredOnce_ = true;
+    delivered_ = uids;
+    onPods_(pods);
+  }
+
+  resyncTimer_.expires_after(options_.resyncPeriod);
+  resyncTimer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec)
+      rescan();
+  });
 }
 
 }  // namespace kubenode::agent
