@@ -1,0 +1,293 @@
+#include "netfilter/service_port.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <tuple>
+
+#include "absl/status/status.h"
+
+namespace kubenode::netfilter {
+namespace {
+
+constexpr std::string_view kServiceNameLabel = "kubernetes.io/service-name";
+
+std::string svcKey(const std::string& ns, const std::string& name) {
+  return ns + "/" + name;
+}
+
+EndpointInfo makeEndpoint(Ipv4Addr ip, uint16_t port, const api::Endpoint& ep,
+                          std::string_view nodeName) {
+  EndpointInfo e;
+  e.ip = ip;
+  e.port = port;
+  // The API's semantics of unset conditions (discovery/v1 EndpointConditions).
+  e.ready = ep.conditions.ready.value_or(true);
+  e.serving = ep.conditions.serving.value_or(e.ready);
+  e.terminating = ep.conditions.terminating.value_or(false);
+  e.isLocal = !nodeName.empty() && ep.nodeName.has_value() && *ep.nodeName == nodeName;
+  e.zone = ep.zone.value_or("");
+  return e;
+}
+
+bool endpointLess(const EndpointInfo& a, const EndpointInfo& b) {
+  return std::tie(a.ip, a.port) < std::tie(b.ip, b.port);
+}
+
+template <class Pred>
+std::vector<EndpointInfo> filterEndpoints(const std::vector<EndpointInfo>& eps, Pred pred) {
+  std::vector<EndpointInfo> out;
+  for (const EndpointInfo& e : eps) {
+    if (pred(e))
+      out.push_back(e);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string_view protocolName(Protocol p) {
+  switch (p) {
+    case Protocol::kTcp:
+      return "tcp";
+    case Protocol::kUdp:
+      return "udp";
+    case Protocol::kSctp:
+      return "sctp";
+  }
+  return "tcp";
+}
+
+absl::StatusOr<Protocol> parseProtocol(std::string_view apiProtocol) {
+  if (apiProtocol.empty() || apiProtocol == "TCP")
+    return Protocol::kTcp;
+  if (apiProtocol == "UDP")
+    return Protocol::kUdp;
+  if (apiProtocol == "SCTP")
+    return Protocol::kSctp;
+  return absl::InvalidArgumentError(fmt::format(
+      "unsupported protocol \"{}\" (expected TCP, UDP or SCTP)", std::string(apiProtocol)));
+}
+
+std::string ServicePortName::toString() const {
+  if (port.empty())
+    return svcKey(namespace_, name);
+  return fmt::format("{}/{}:{}", namespace_, name, port);
+}
+
+std::string EndpointInfo::toString() const {
+  return fmt::format("{}:{}", ip.toString(), port);
+}
+
+EndpointCategories categorizeEndpoints(const ServicePortInfo& port) {
+  EndpointCategories c;
+  const std::vector<EndpointInfo>& eps = port.endpoints;
+  if (port.usesClusterEndpoints()) {
+    c.clusterEndpoints = filterEndpoints(eps, [](const EndpointInfo& e) { return e.ready; });
+    // No ready endpoint anywhere: keep sending to the ones still serving while
+    // they terminate rather than dropping traffic (KEP-1669).
+    if (c.clusterEndpoints.empty()) {
+      c.clusterEndpoints =
+          filterEndpoints(eps, [](const EndpointInfo& e) { return e.serving && e.terminating; });
+    }
+    c.hasAnyEndpoints = !c.clusterEndpoints.empty();
+  }
+  if (!port.usesLocalEndpoints()) {
+    c.allReachableEndpoints = c.clusterEndpoints;
+    return c;
+  }
+  bool localReady = false;
+  bool localServingTerminating = false;
+  for (const EndpointInfo& e : eps) {
+    if (e.ready) {
+      c.hasAnyEndpoints = true;
+      localReady = localReady || e.isLocal;
+    } else if (e.serving && e.terminating) {
+      c.hasAnyEndpoints = true;
+      localServingTerminating = localServingTerminating || e.isLocal;
+    }
+  }
+  if (localReady) {
+    c.localEndpoints =
+        filterEndpoints(eps, [](const EndpointInfo& e) { return e.isLocal && e.ready; });
+  } else if (localServingTerminating) {
+    c.localEndpoints = filterEndpoints(
+        eps, [](const EndpointInfo& e) { return e.isLocal && e.serving && e.terminating; });
+  }
+  if (!port.usesClusterEndpoints()) {
+    c.allReachableEndpoints = c.localEndpoints;
+    return c;
+  }
+  // Union by address, kept sorted.
+  c.allReachableEndpoints = c.clusterEndpoints;
+  for (const EndpointInfo& e : c.localEndpoints) {
+    bool present =
+        std::any_of(c.allReachableEndpoints.begin(), c.allReachableEndpoints.end(),
+                    [&](const EndpointInfo& o) { return o.ip == e.ip && o.port == e.port; });
+    if (!present)
+      c.allReachableEndpoints.push_back(e);
+  }
+  std::sort(c.allReachableEndpoints.begin(), c.allReachableEndpoints.end(), endpointLess);
+  return c;
+}
+
+ServicePorts buildServicePorts(const std::vector<api::Service>& services,
+                               const std::vector<api::EndpointSlice>& slices,
+                               std::string_view nodeName) {
+  ServicePorts out;
+
+  // Slices by service, in name order so that duplicates resolve the same way every sync.
+  std::map<std::string, std::vector<const api::EndpointSlice*>> slicesByService;
+  for (const api::EndpointSlice& s : slices) {
+    auto it = s.metadata.labels.find(std::string(kServiceNameLabel));
+    if (it == s.metadata.labels.end())
+      continue;  // not managed for a service
+    std::string where = fmt::format("EndpointSlice {}/{}", s.metadata.namespace_, s.metadata.name);
+    if (s.addressType != "IPv4") {
+      if (s.addressType != "IPv6") {
+        out.warnings.push_back(
+            fmt::format("{}: addressType: unsupported value \"{}\"", where, s.addressType));
+      }
+      continue;  // the ip table serves IPv4 only
+    }
+    slicesByService[svcKey(s.metadata.namespace_, it->second)].push_back(&s);
+  }
+  for (auto& [key, list] : slicesByService) {
+    std::sort(list.begin(), list.end(),
+              [](const auto* a, const auto* b) { return a->metadata.name < b->metadata.name; });
+  }
+
+  for (const api::Service& svc : services) {
+    const std::string& ns = svc.metadata.namespace_;
+    const std::string& name = svc.metadata.name;
+    std::string where = fmt::format("Service {}/{}", ns, name);
+    if (svc.spec.type == "ExternalName")
+      continue;
+    const std::string& clusterIPText =
+        !svc.spec.clusterIP.empty()
+            ? svc.spec.clusterIP
+            : (svc.spec.clusterIPs.empty() ? std::string() : svc.spec.clusterIPs.front());
+    if (clusterIPText.empty() || clusterIPText == "None")
+      continue;  // headless
+    absl::StatusOr<Ipv4Addr> clusterIP = parseIpv4(clusterIPText);
+    if (!clusterIP.ok()) {
+      // An IPv6 service is not an error, only not this table's business.
+      if (clusterIPText.find(':') == std::string::npos) {
+        out.warnings.push_back(fmt::format("{}: spec.clusterIP: {}", where,
+                                           std::string(clusterIP.status().message())));
+      }
+      continue;
+    }
+
+    ServicePortInfo base;
+    base.clusterIP = *clusterIP;
+    for (size_t i = 0; i < svc.spec.externalIPs.size(); ++i) {
+      absl::StatusOr<Ipv4Addr> ip = parseIpv4(svc.spec.externalIPs[i]);
+      if (ip.ok()) {
+        base.externalIPs.push_back(*ip);
+      } else if (svc.spec.externalIPs[i].find(':') == std::string::npos) {
+        out.warnings.push_back(fmt::format("{}: spec.externalIPs[{}]: {}", where, i,
+                                           std::string(ip.status().message())));
+      }
+    }
+    for (size_t i = 0; i < svc.status.loadBalancer.ingress.size(); ++i) {
+      const std::string& text = svc.status.loadBalancer.ingress[i].ip;
+      if (text.empty())
+        continue;  // hostname-only ingress
+      absl::StatusOr<Ipv4Addr> ip = parseIpv4(text);
+      if (ip.ok()) {
+        base.loadBalancerIPs.push_back(*ip);
+      } else if (text.find(':') == std::string::npos) {
+        out.warnings.push_back(fmt::format("{}: status.loadBalancer.ingress[{}].ip: {}", where, i,
+                                           std::string(ip.status().message())));
+      }
+    }
+    for (size_t i = 0; i < svc.spec.loadBalancerSourceRanges.size(); ++i) {
+      absl::StatusOr<Cidr> c = parseCidr(svc.spec.loadBalancerSourceRanges[i]);
+      if (c.ok()) {
+        base.loadBalancerSourceRanges.push_back(*c);
+      } else if (svc.spec.loadBalancerSourceRanges[i].find(':') == std::string::npos) {
+        out.warnings.push_back(fmt::format("{}: spec.loadBalancerSourceRanges[{}]: {}", where, i,
+                                           std::string(c.status().message())));
+      }
+    }
+    std::sort(base.externalIPs.begin(), base.externalIPs.end());
+    base.externalIPs.erase(std::unique(base.externalIPs.begin(), base.externalIPs.end()),
+                           base.externalIPs.end());
+    std::sort(base.loadBalancerIPs.begin(), base.loadBalancerIPs.end());
+    base.loadBalancerIPs.erase(
+        std::unique(base.loadBalancerIPs.begin(), base.loadBalancerIPs.end()),
+        base.loadBalancerIPs.end());
+    base.sessionAffinityClientIP = svc.spec.sessionAffinity == "ClientIP";
+    if (base.sessionAffinityClientIP && svc.spec.sessionAffinityConfig &&
+        svc.spec.sessionAffinityConfig->clientIP &&
+        svc.spec.sessionAffinityConfig->clientIP->timeoutSeconds) {
+      base.stickyMaxAgeSeconds = *svc.spec.sessionAffinityConfig->clientIP->timeoutSeconds;
+    }
+    base.internalPolicyLocal = svc.spec.internalTrafficPolicy.value_or("") == "Local";
+
+    const auto& svcSlices = slicesByService[svcKey(ns, name)];
+    for (size_t pi = 0; pi < svc.spec.ports.size(); ++pi) {
+      const api::ServicePort& sp = svc.spec.ports[pi];
+      absl::StatusOr<Protocol> proto = parseProtocol(sp.protocol);
+      if (!proto.ok()) {
+        out.warnings.push_back(fmt::format("{}: spec.ports[{}].protocol: {}", where, pi,
+                                           std::string(proto.status().message())));
+        continue;
+      }
+      if (sp.port <= 0 || sp.port > 65535 || sp.nodePort < 0 || sp.nodePort > 65535) {
+        out.warnings.push_back(
+            fmt::format("{}: spec.ports[{}]: port and nodePort must be 1-65535", where, pi));
+        continue;
+      }
+      ServicePortInfo info = base;
+      info.name = ServicePortName{ns, name, sp.name};
+      info.protocol = *proto;
+      info.port = static_cast<uint16_t>(sp.port);
+      info.nodePort = static_cast<uint16_t>(sp.nodePort);
+      info.externalPolicyLocal =
+          info.externallyAccessible() && svc.spec.externalTrafficPolicy == "Local";
+
+      std::set<std::pair<Ipv4Addr, uint16_t>> seen;
+      for (const api::EndpointSlice* slice : svcSlices) {
+        for (const api::EndpointPort& ep : slice->ports) {
+          if (ep.name.value_or("") != sp.name)
+            continue;
+          absl::StatusOr<Protocol> epProto = parseProtocol(ep.protocol.value_or("TCP"));
+          if (!epProto.ok() || *epProto != *proto)
+            continue;
+          if (!ep.port || *ep.port <= 0 || *ep.port > 65535)
+            continue;
+          for (size_t ei = 0; ei < slice->endpoints.size(); ++ei) {
+            const api::Endpoint& e = slice->endpoints[ei];
+            if (e.addresses.empty())
+              continue;
+            // kube-proxy uses the first address: the API defines the rest as
+            // fungible and allows only one today.
+            absl::StatusOr<Ipv4Addr> ip = parseIpv4(e.addresses.front());
+            if (!ip.ok()) {
+              out.warnings.push_back(fmt::format(
+                  "EndpointSlice {}/{}: endpoints[{}].addresses[0]: {}", slice->metadata.namespace_,
+                  slice->metadata.name, ei, std::string(ip.status().message())));
+              continue;
+            }
+            uint16_t port = static_cast<uint16_t>(*ep.port);
+            if (!seen.insert({*ip, port}).second)
+              continue;
+            info.endpoints.push_back(makeEndpoint(*ip, port, e, nodeName));
+          }
+        }
+      }
+      std::sort(info.endpoints.begin(), info.endpoints.end(), endpointLess);
+      out.ports.push_back(std::move(info));
+    }
+  }
+  std::sort(out.ports.begin(), out.ports.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.name, a.protocol) < std::tie(b.name, b.protocol);
+  });
+  return out;
+}
+
+}  // namespace kubenode::netfilter
