@@ -2,17 +2,19 @@
 
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <optional>
 
-#include <unistd.h>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
-
+#include "agent/http/http_server.h"
+#include "agent/runtime_health.h"
 #include "agent/static_pods.h"
+#include "api/json_codec.h"
 #include "cri/grpc_runtime_service.h"
 
 namespace kubenode::agent {
@@ -35,30 +37,159 @@ std::string nodeName(const AgentConfig& config) {
   return name;
 }
 
-// Waits up to `timeout` for SIGTERM/SIGINT; true if one arrived.
-bool waitForStopSignal(std::chrono::milliseconds timeout) {
+sigset_t stopSignals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
-  timespec ts{static_cast<time_t>(timeout.count() / 1000),
-              static_cast<long>((timeout.count() % 1000) * 1000000)};
-  int sig = sigtimedwait(&set, nullptr, &ts);
-  if (sig > 0) {
-    spdlog::info("received {}, stopping (pods keep running, as with the kubelet)",
-                 sig == SIGTERM ? "SIGTERM" : "SIGINT");
-    return true;
-  }
-  return false;
+  return set;
 }
+
+// Everything the run loop owns. All members are used on the loop's thread only, except
+// the health monitor (its own thread, thread-safe reads).
+class Agent {
+ public:
+  Agent(const AgentConfig& config, std::unique_ptr<cri::GrpcRuntimeService> runtime)
+      : config_(config),
+        runtime_(std::move(runtime)),
+        health_(*runtime_, config.containerRuntimeEndpoint),
+        signals_(loop_, SIGTERM, SIGINT),
+        runtimeWait_(loop_),
+        readOnly_(loop_),
+        healthz_(loop_) {}
+
+  absl::Status run() {
+    signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
+      if (ec)
+        return;
+      spdlog::info("received {}, stopping (pods keep running, as with the kubelet)",
+                   sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      loop_.stop();
+    });
+    health_.start();
+    if (absl::Status s = serveHttp(); !s.ok())
+      return s;
+    waitForRuntime();
+    // The stop signals were blocked so that no other thread takes them; the loop's thread
+    // now receives them through the signal_set.
+    sigset_t set = stopSignals();
+    pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+    loop_.run();
+    return absl::OkStatus();
+  }
+
+ private:
+  absl::Status serveHttp() {
+    auto healthz = [this](const HttpRequest&) {
+      RuntimeHealthVerdict v = health_.verdict(absl::Now());
+      return HttpResponse{v.healthy ? 200 : 500, v.message + "\n"};
+    };
+    if (config_.readOnlyPort != 0) {
+      readOnly_.route("/healthz", healthz);
+      readOnly_.route("/pods", [this](const HttpRequest&) {
+        api::PodList list;
+        list.items = pods_;
+        return HttpResponse{200, api::encodeJson(list), "application/json"};
+      });
+      absl::StatusOr<uint16_t> port = readOnly_.listen(config_.address, config_.readOnlyPort);
+      if (!port.ok()) {
+        return absl::InvalidArgumentError(
+            fmt::format("--read-only-port: {}", std::string(port.status().message())));
+      }
+      spdlog::info("read-only endpoint on http://{}:{} (/healthz, /pods)", config_.address, *port);
+    }
+    if (config_.healthzPort != 0) {
+      healthz_.route("/healthz", healthz);
+      absl::StatusOr<uint16_t> port =
+          healthz_.listen(config_.healthzBindAddress, config_.healthzPort);
+      if (!port.ok()) {
+        return absl::InvalidArgumentError(
+            fmt::format("--healthz-port: {}", std::string(port.status().message())));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // The runtime may come up after the agent (systemd ordering, a restart): wait for the
+  // health monitor's first answer, saying so once and then every 30 s, rather than failing.
+  void waitForRuntime() {
+    if (health_.record().lastSuccess != absl::InfinitePast()) {
+      onRuntimeReady();
+      return;
+    }
+    const absl::Time now = absl::Now();
+    if (lastComplaint_ == absl::InfinitePast() || now - lastComplaint_ > absl::Seconds(30)) {
+      if (lastComplaint_ != absl::InfinitePast() || now - started_ > absl::Seconds(3)) {
+        spdlog::warn("{}; waiting for it", health_.verdict(now).message);
+        lastComplaint_ = now;
+      }
+    }
+    runtimeWait_.expires_after(std::chrono::milliseconds(200));
+    runtimeWait_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec)
+        waitForRuntime();
+    });
+  }
+
+  void onRuntimeReady() {
+    absl::StatusOr<cri::v1::VersionResponse> version =
+        runtime_->version(cri::kCriApiVersion, {.timeout = absl::Seconds(5)});
+    if (version.ok()) {
+      spdlog::info("container runtime {} {} (CRI {}) at {}", version->runtime_name(),
+                   version->runtime_version(), version->runtime_api_version(),
+                   config_.containerRuntimeEndpoint);
+    }
+    absl::StatusOr<cri::v1::StatusResponse> status = runtime_->status(false);
+    if (status.ok()) {
+      for (const cri::v1::RuntimeCondition& c : status->status().conditions()) {
+        spdlog::info("runtime condition {}={}{}{}", c.type(), c.status() ? "true" : "false",
+                     c.reason().empty() ? "" : " reason=", c.reason());
+      }
+    }
+    if (!config_.podManifestPath.empty())
+      startStaticPods();
+    spdlog::info("kubenode is running");
+  }
+
+  void startStaticPods() {
+    StaticPodSourceOptions options{.dir = config_.podManifestPath,
+                                   .nodeName = nodeName(config_),
+                                   .resyncPeriod = config_.fileCheckFrequency};
+    staticPods_ = std::make_unique<StaticPodSource>(
+        loop_, options,
+        [this](const std::vector<api::Pod>& pods) {
+          pods_ = pods;
+          spdlog::info("static pods: {} from the manifest directory", pods.size());
+          for (const api::Pod& pod : pods) {
+            spdlog::info("static pod {}/{} uid {}: {} container(s), {} init container(s)",
+                         pod.metadata.namespace_, pod.metadata.name, pod.metadata.uid,
+                         pod.spec.containers.size(), pod.spec.initContainers.size());
+          }
+        },
+        [](const std::string& error) { spdlog::error("{}", error); });
+    if (absl::Status s = staticPods_->start(); !s.ok()) {
+      spdlog::error("--pod-manifest-path: {}", std::string(s.message()));
+    }
+  }
+
+  const AgentConfig& config_;
+  std::unique_ptr<cri::GrpcRuntimeService> runtime_;
+  RuntimeHealthMonitor health_;
+  boost::asio::io_context loop_;
+  boost::asio::signal_set signals_;
+  boost::asio::steady_timer runtimeWait_;
+  HttpServer readOnly_;
+  HttpServer healthz_;
+  std::unique_ptr<StaticPodSource> staticPods_;
+  std::vector<api::Pod> pods_;
+  const absl::Time started_ = absl::Now();
+  absl::Time lastComplaint_ = absl::InfinitePast();
+};
 
 }  // namespace
 
 void blockStopSignals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
+  sigset_t set = stopSignals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
@@ -69,76 +200,8 @@ absl::Status runAgent(const AgentConfig& config) {
       cri::GrpcRuntimeService::create(config.containerRuntimeEndpoint, options);
   if (!runtime.ok())
     return runtime.status();
-
-  // The runtime may come up after the agent (systemd ordering, a restart): wait for it,
-  // saying so once, then again every 30 s, rather than failing.
-  std::optional<std::chrono::steady_clock::time_point> lastComplaint;
-  for (;;) {
-    absl::StatusOr<cri::v1::VersionResponse> version =
-        (*runtime)->version(cri::kCriApiVersion, {.timeout = absl::Seconds(5)});
-    if (version.ok()) {
-      spdlog::info("container runtime {} {} (CRI {}) at {}", version->runtime_name(),
-                   version->runtime_version(), version->runtime_api_version(),
-                   config.containerRuntimeEndpoint);
-      break;
-    }
-    auto now = std::chrono::steady_clock::now();
-    if (!lastComplaint || now - *lastComplaint > std::chrono::seconds(30)) {
-      spdlog::warn("container runtime at {} is not answering ({}); waiting for it",
-                   config.containerRuntimeEndpoint, std::string(version.status().message()));
-      lastComplaint = now;
-    }
-    if (waitForStopSignal(std::chrono::seconds(1)))
-      return absl::OkStatus();
-  }
-
-  absl::StatusOr<cri::v1::StatusResponse> status = (*runtime)->status(false);
-  if (status.ok()) {
-    for (const cri::v1::RuntimeCondition& c : status->status().conditions()) {
-      spdlog::info("runtime condition {}={}{}{}", c.type(), c.status() ? "true" : "false",
-                   c.reason().empty() ? "" : " reason=", c.reason());
-    }
-  }
-
-  boost::asio::io_context loop;
-  boost::asio::signal_set stopSignals(loop, SIGTERM, SIGINT);
-  stopSignals.async_wait([&loop](const boost::system::error_code& ec, int sig) {
-    if (ec)
-      return;
-    spdlog::info("received {}, stopping (pods keep running, as with the kubelet)",
-                 sig == SIGTERM ? "SIGTERM" : "SIGINT");
-    loop.stop();
-  });
-
-  std::unique_ptr<StaticPodSource> staticPods;
-  if (!config.podManifestPath.empty()) {
-    StaticPodSourceOptions options{.dir = config.podManifestPath,
-                                   .nodeName = nodeName(config),
-                                   .resyncPeriod = config.fileCheckFrequency};
-    staticPods = std::make_unique<StaticPodSource>(
-        loop, options,
-        [](const std::vector<api::Pod>& pods) {
-          spdlog::info("static pods: {} from the manifest directory", pods.size());
-          for (const api::Pod& pod : pods) {
-            spdlog::info("static pod {}/{} uid {}: {} container(s), {} init container(s)",
-                         pod.metadata.namespace_, pod.metadata.name, pod.metadata.uid,
-                         pod.spec.containers.size(), pod.spec.initContainers.size());
-          }
-        },
-        [](const std::string& error) { spdlog::error("{}", error); });
-    if (absl::Status s = staticPods->start(); !s.ok())
-      return s;
-  }
-  spdlog::info("kubenode is running");
-  // The stop signals were blocked so that no other thread takes them; the loop's thread
-  // now receives them through the signal_set.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
-  loop.run();
-  return absl::OkStatus();
+  Agent agent(config, std::move(*runtime));
+  return agent.run();
 }
 
 }  // namespace kubenode::agent
