@@ -434,9 +434,8 @@ absl::Status setSecurityContext(const api::Pod& pod, const api::Container& conta
   return setSeccomp(pod, container, ctx, path, out->mutable_seccomp());
 }
 
-absl::Status addMounts(const api::Pod& pod, const api::Container& container,
-                       const ContainerContext& ctx, const api::FieldPath& path,
-                       cri::v1::ContainerConfig* config) {
+absl::Status addMounts(const api::Container& container, const ContainerContext& ctx,
+                       const api::FieldPath& path, cri::v1::ContainerConfig* config) {
   bool mountsEtcHosts = false;
   for (size_t i = 0; i < container.volumeMounts.size(); ++i) {
     const api::VolumeMount& vm = container.volumeMounts[i];
@@ -473,7 +472,6 @@ absl::Status addMounts(const api::Pod& pod, const api::Container& container,
     m->set_container_path(container.terminationMessagePath);
     m->set_host_path(ctx.terminationMessageHostPath);
   }
-  (void)pod;
   return absl::OkStatus();
 }
 
@@ -909,7 +907,7 @@ absl::StatusOr<cri::v1::ContainerConfig> makeContainerConfig(const api::Pod& pod
     kv->set_value(value);
   }
 
-  if (absl::Status s = addMounts(pod, container, ctx, path, &config); !s.ok())
+  if (absl::Status s = addMounts(container, ctx, path, &config); !s.ok())
     return s;
   config.set_log_path(containerLogPath(container.name, ctx.restartCount));
   config.set_stdin(container.stdin_);

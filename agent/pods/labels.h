@@ -3,8 +3,8 @@
 // restart and so that crictl-style tools and operators see what they know from a real
 // kubelet (pkg/kubelet/kuberuntime/labels.go, pkg/kubelet/types).
 //
-//   config.mutable_labels()->insert({std::string(kPodUidLabel), pod.metadata.uid});
-//   if (isKubeletManaged(sandbox.labels())) ...
+//   (*config.mutable_labels())[std::string(kPodUidLabel)] = pod.metadata.uid;
+//   auto it = sandbox.labels().find(std::string(kPodUidLabel));  // ours if present
 //
 // Labels identify (they can be used in CRI list filters); annotations carry the
 // details the kubelet needs later (hash, restart count, grace period, preStop handler).
