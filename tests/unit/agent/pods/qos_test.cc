@@ -33,6 +33,11 @@ struct Case {
   PodQOSClass expected;
 };
 
+// gtest prints the case by name, not as bytes.
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.name;
+}
+
 class QosTable : public ::testing::TestWithParam<Case> {};
 
 TEST_P(QosTable, ClassifiesAsKubernetes) {
