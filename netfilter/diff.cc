@@ -9,7 +9,7 @@ namespace {
 
 bool sameDefinition(const Set& a, const Set& b) {
   return a.keyType == b.keyType && a.isVerdictMap == b.isVerdictMap && a.dynamic == b.dynamic &&
-         a.timeoutSeconds == b.timeoutSeconds;
+         a.timeoutSeconds == b.timeoutSeconds && a.maxElements == b.maxElements;
 }
 
 bool referencesSet(const Chain& c, const std::string& set) {

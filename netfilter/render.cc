@@ -40,7 +40,8 @@ std::string renderMatch(const Match& m) {
                                x.bitsSet ? "!=" : "==", hex(0));
           },
           [](const NumgenMatch& x) {
-            return fmt::format("numgen random mod {} == {}", x.modulus, x.value);
+            // nft prints an equality on numgen without "==".
+            return fmt::format("numgen random mod {} {}", x.modulus, x.value);
           },
           [](const SetMatch& x) { return fmt::format("ip {} @{}", dir(x.direction), x.set); },
       },
@@ -227,6 +228,8 @@ std::string renderSet(const Set& set) {
   if (set.isVerdictMap)
     type += " : verdict";
   out += fmt::format("\ttype {}\n", type);
+  if (set.maxElements)
+    out += fmt::format("\tsize {}\n", *set.maxElements);
   if (set.dynamic || set.timeoutSeconds) {
     std::string flags;
     if (set.dynamic)

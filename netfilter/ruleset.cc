@@ -289,8 +289,8 @@ void Builder::writeServiceToEndpointRules(const ServicePortInfo& p, const std::s
   // 1/(n-i), as iptables' statistic rules do; the last one always matches. (Rules
   // "numgen random mod n == i" for every i would draw a new number in each rule and
   // neither be uniform nor always match.)
-  //   numgen random mod 3 == 0 counter goto KUBE-SEP-... comment "ns1/svc1:p80 -> 10.180.0.1:80"
-  //   numgen random mod 2 == 0 counter goto KUBE-SEP-... comment "ns1/svc1:p80 -> 10.180.0.2:80"
+  //   numgen random mod 3 0 counter goto KUBE-SEP-... comment "ns1/svc1:p80 -> 10.180.0.1:80"
+  //   numgen random mod 2 0 counter goto KUBE-SEP-... comment "ns1/svc1:p80 -> 10.180.0.2:80"
   //   counter goto KUBE-SEP-... comment "ns1/svc1:p80 -> 10.180.0.3:80"
   const size_t n = endpoints.size();
   for (size_t i = 0; i < n; ++i) {
@@ -323,6 +323,7 @@ void Builder::writeEndpointChain(const ServicePortInfo& p, const EndpointInfo& e
     s.name = sep;
     s.keyType = {KeyType::kIpv4Addr};
     s.dynamic = true;
+    s.maxElements = 65535;
     s.timeoutSeconds = static_cast<uint32_t>(std::max(1, p.stickyMaxAgeSeconds));
     affinitySets_.push_back(std::move(s));
   }

@@ -61,7 +61,7 @@ struct MarkMatch {
   bool bitsSet = false;
   friend bool operator==(const MarkMatch&, const MarkMatch&) = default;
 };
-// `numgen random mod 3 == 0`: a fresh random number per rule evaluated.
+// `numgen random mod 3 0`: a fresh random number per rule evaluated.
 struct NumgenMatch {
   uint32_t modulus = 1;
   uint32_t value = 0;
@@ -204,7 +204,10 @@ struct Set {
   // its elements are runtime state, never part of the desired ruleset or a diff.
   bool dynamic = false;
   std::optional<uint32_t> timeoutSeconds{};  // default element timeout
-  std::vector<SetElement> elements{};        // sorted by key
+  // `size N`: the most elements the kernel keeps. nft gives a dynamic set 65535 when it
+  // names none, so affinity sets say it, and what we render is what `nft list` prints.
+  std::optional<uint32_t> maxElements{};
+  std::vector<SetElement> elements{};  // sorted by key
   friend bool operator==(const Set&, const Set&) = default;
 };
 

@@ -16,6 +16,8 @@ packages=(
   # runtime pieces the integration tests and the quick-start drive for real
   containerd runc containernetworking-plugins busybox-static iproute2 util-linux
   procps psmisc curl
+  # peers and debugging tools of the service proxy (its tests run them in private netns)
+  nftables iptables conntrack
 )
 
 missing=()

@@ -127,8 +127,8 @@ TEST(RulesetTest, ClusterIPWithThreeEndpointsGolden) {
 
 	chain KUBE-SVC-XPGD46QRK7WJZT7O {
 		ip daddr 172.30.0.41 tcp dport 80 ip saddr != 10.0.0.0/8 counter jump KUBE-MARK-MASQ comment "ns1/svc1:p80 cluster IP"
-		numgen random mod 3 == 0 counter goto KUBE-SEP-SXIVWICOYRO3J4NJ comment "ns1/svc1:p80 -> 10.180.0.1:80"
-		numgen random mod 2 == 0 counter goto KUBE-SEP-LXVODXWDISEETFEF comment "ns1/svc1:p80 -> 10.180.0.2:80"
+		numgen random mod 3 0 counter goto KUBE-SEP-SXIVWICOYRO3J4NJ comment "ns1/svc1:p80 -> 10.180.0.1:80"
+		numgen random mod 2 0 counter goto KUBE-SEP-LXVODXWDISEETFEF comment "ns1/svc1:p80 -> 10.180.0.2:80"
 		counter goto KUBE-SEP-ICDUIKC33SFI6ZPR comment "ns1/svc1:p80 -> 10.180.0.3:80"
 	}
 }
@@ -312,7 +312,7 @@ TEST(RulesetTest, ClientIPAffinityUsesOneDynamicSetPerEndpoint) {
                 "\tip saddr @" +
                 b + " counter goto " + b +
                 " comment \"ns1/svc1:p80 -> 10.180.0.2:80\"\n"
-                "\tnumgen random mod 2 == 0 counter goto " +
+                "\tnumgen random mod 2 0 counter goto " +
                 a +
                 " comment \"ns1/svc1:p80 -> 10.180.0.1:80\"\n"
                 "\tcounter goto " +
@@ -330,7 +330,8 @@ TEST(RulesetTest, ClientIPAffinityUsesOneDynamicSetPerEndpoint) {
   const Set* set = rs.findSet(a);
   ASSERT_NE(set, nullptr);
   EXPECT_EQ(renderSet(*set),
-            "set " + a + " {\n\ttype ipv4_addr\n\tflags dynamic,timeout\n\ttimeout 5m\n}\n");
+            "set " + a +
+                " {\n\ttype ipv4_addr\n\tsize 65535\n\tflags dynamic,timeout\n\ttimeout 5m\n}\n");
 }
 
 TEST(RulesetTest, DefaultAffinityTimeoutIsThreeHours) {
