@@ -275,6 +275,21 @@ std::string goDurationString(absl::Duration d) {
   return fmt::format("{}{}s", sign, s);
 }
 
+api::ContainerStateWaiting errImagePull(std::string_view pullError) {
+  return {.reason = "ErrImagePull", .message = std::string(pullError)};
+}
+
+api::ContainerStateWaiting imagePullBackOff(const api::Container& container) {
+  return {.reason = "ImagePullBackOff",
+          .message = fmt::format("Back-off pulling image \"{}\"", container.image)};
+}
+
+api::ContainerStateWaiting errImageNeverPull(const api::Container& container) {
+  return {.reason = "ErrImageNeverPull",
+          .message = fmt::format("Container image \"{}\" is not present with pull policy of Never",
+                                 container.image)};
+}
+
 WaitingReasons waitingReasonsFromActions(const api::Pod& pod, const PodActions& actions,
                                          const BackOff& backoff) {
   WaitingReasons out;

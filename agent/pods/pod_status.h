@@ -15,6 +15,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -36,6 +37,14 @@ using WaitingReasons = std::map<std::string, api::ContainerStateWaiting>;
 // delay in force, not the time left).
 WaitingReasons waitingReasonsFromActions(const api::Pod& pod, const PodActions& actions,
                                          const BackOff& backoff);
+
+// The waiting states of an image pull, worded as the kubelet's image manager words them:
+// ErrImagePull with the pull's error when a pull just failed, ImagePullBackOff with
+// "Back-off pulling image \"<image>\"" while imagePullBackOffKey is in back-off, and
+// ErrImageNeverPull for imagePullPolicy Never with the image missing.
+api::ContainerStateWaiting errImagePull(std::string_view pullError);
+api::ContainerStateWaiting imagePullBackOff(const api::Container& container);
+api::ContainerStateWaiting errImageNeverPull(const api::Container& container);
 
 // `previous`: the status last reported (or the API's), for what the kubelet keeps:
 // terminal phases stay terminal, conditions keep their lastTransitionTime while their

@@ -576,6 +576,8 @@ TEST(PodIsFinished, FailedInitContainer) {
   w.exited("init-a", "c-a", 1);
   w.pod.spec.restartPolicy = "OnFailure";
   EXPECT_FALSE(podIsFinished(w.pod, w.status));
+  w.pod.spec.restartPolicy = "Always";
+  EXPECT_FALSE(podIsFinished(w.pod, w.status));
   w.pod.spec.restartPolicy = "Never";
   EXPECT_TRUE(podIsFinished(w.pod, w.status));
 }

@@ -303,6 +303,19 @@ std::vector<Case> cases() {
        "conditions: Initialized=False/ContainersNotInitialized "
        "Ready=False/ContainersNotReady ContainersReady=False/ContainersNotReady "
        "PodScheduled=True"},
+      {"InitFailedUnderOnFailureCrashLoops",
+       [](Input& in) {
+         in.w.pod.spec.restartPolicy = "OnFailure";
+         in.w.addInit("init-a");
+         in.w.exited("init-a", "c-a", 7).reason = "Error";
+         in.waiting["init-a"] = {.reason = "CrashLoopBackOff"};
+       },
+       "phase=Pending ip=10.88.0.5\n"
+       "init: init-a:waiting(CrashLoopBackOff) last=terminated(7,Error);\n"
+       "app: side:waiting(PodInitializing); web:waiting(PodInitializing);\n"
+       "conditions: Initialized=False/ContainersNotInitialized "
+       "Ready=False/ContainersNotReady ContainersReady=False/ContainersNotReady "
+       "PodScheduled=True"},
       {"InitFailedUnderNeverFailsPod",
        [](Input& in) {
          in.w.pod.spec.restartPolicy = "Never";
@@ -503,6 +516,17 @@ TEST(WaitingReasons, CrashLoopBackOffMessageAsTheKubelet) {
             "back-off 40s restarting failed container=web pod=web_default(uid-1)");
   api::PodStatus s = computePodStatus(w.pod, w.status, w.probes, r, {}, w.now);
   EXPECT_EQ(s.containerStatuses[1].state.waiting->message, r["web"].message);
+}
+
+TEST(WaitingReasons, ImagePullWordsAsTheKubelet) {
+  api::Container c{.name = "web", .image = "localhost/missing:1"};
+  EXPECT_EQ(errImagePull("rpc error: not found").reason, "ErrImagePull");
+  EXPECT_EQ(errImagePull("rpc error: not found").message, "rpc error: not found");
+  EXPECT_EQ(imagePullBackOff(c).reason, "ImagePullBackOff");
+  EXPECT_EQ(imagePullBackOff(c).message, "Back-off pulling image \"localhost/missing:1\"");
+  EXPECT_EQ(errImageNeverPull(c).reason, "ErrImageNeverPull");
+  EXPECT_EQ(errImageNeverPull(c).message,
+            "Container image \"localhost/missing:1\" is not present with pull policy of Never");
 }
 
 TEST(GoDuration, FormatsAsGo) {
