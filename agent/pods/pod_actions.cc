@@ -112,6 +112,8 @@ SandboxDecision sandboxChanged(const api::Pod& pod, const PodRuntimeStatus& stat
   // More than one ready sandbox, or a ready one that is not the newest: start clean.
   if (ready > 1 || !newest.ready)
     return {.create = true, .attempt = newest.attempt + 1, .id = newest.id};
+  if (!newest.statusKnown)
+    return {.create = false, .attempt = newest.attempt, .id = newest.id};
   // hostNetwork toggled (an edited static manifest): the old sandbox cannot be reused.
   if (newest.hostNetwork != pod.spec.hostNetwork)
     return {.create = true, .attempt = newest.attempt + 1};

@@ -44,6 +44,10 @@ struct RuntimeSandbox {
   std::string ip;        // primary pod IP; empty for hostNetwork
   std::vector<std::string> additionalIps;
   bool hostNetwork = false;  // namespace_options.network == NODE
+  // ip, additionalIps and hostNetwork come from a PodSandboxStatus answer (a listing
+  // alone does not carry them). Until then computePodActions does not judge the
+  // sandbox's network: an unread IP must not look like a lost one and recreate the pod.
+  bool statusKnown = false;
 };
 
 struct PodRuntimeStatus {

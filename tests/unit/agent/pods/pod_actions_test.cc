@@ -107,6 +107,14 @@ std::vector<Case> cases() {
         .attempt = 1,
         .containersToStart = {start(0, "web", SR::kSandboxRecreated),
                               start(1, "side", SR::kSandboxRecreated)}}},
+      {"UnreadSandboxStatusIsNotALostNetwork",
+       [](World& w) {
+         w.status.sandboxes[0].ip = "";
+         w.status.sandboxes[0].statusKnown = false;
+         w.pod.spec.hostNetwork = true;
+         w.bothRunning();
+       },
+       {.sandboxId = "s1"}},
       {"HostNetworkSandboxNeedsNoIp",
        [](World& w) {
          w.pod.spec.hostNetwork = true;

@@ -44,7 +44,8 @@ struct World {
             .ready = ready,
             .createdAt = kNow - absl::Minutes(5),
             .attempt = attempt,
-            .ip = "10.88.0.5"};
+            .ip = "10.88.0.5",
+            .statusKnown = true};
   }
 
   const api::Container& spec(std::string_view name) const {
