@@ -237,6 +237,12 @@ void recordContainerStart(BackOff& backoff, const api::Pod& pod, const api::Cont
                exited->finishedAt, now);
 }
 
+bool pastActiveDeadline(const api::Pod& pod, absl::Time now) {
+  if (!pod.spec.activeDeadlineSeconds.has_value() || !pod.status.startTime.has_value())
+    return false;
+  return now - pod.status.startTime->time() >= absl::Seconds(*pod.spec.activeDeadlineSeconds);
+}
+
 bool podIsFinished(const api::Pod& pod, const PodRuntimeStatus& status) {
   InitProgress init = findNextInitContainer(pod, status);
   if (!init.done)
@@ -262,7 +268,8 @@ PodActions computePodActions(const api::Pod& pod, const PodRuntimeStatus& status
   actions.attempt = sandbox.attempt;
 
   // Deleted or being terminated: only stop what runs; the pod worker then cleans up.
-  if (podTerminating || pod.metadata.deletionTimestamp.has_value()) {
+  if (podTerminating || pod.metadata.deletionTimestamp.has_value() ||
+      pastActiveDeadline(pod, now)) {
     actions.killPod = true;
     return actions;
   }

@@ -91,7 +91,8 @@ struct PodActions {
 };
 
 // `podTerminating`: the pod worker is terminating the pod (manifest removed or replaced);
-// like a deletionTimestamp on the pod, it yields killPod and nothing else.
+// like a deletionTimestamp on the pod, or a passed activeDeadlineSeconds, it yields
+// killPod and nothing else.
 PodActions computePodActions(const api::Pod& pod, const PodRuntimeStatus& status,
                              const ProbeResults& probes, const BackOff& backoff, absl::Time now,
                              bool podTerminating = false);
@@ -111,6 +112,10 @@ bool shouldContainerBeRestarted(const api::Pod& pod, const api::Container& conta
 // doBackOff calls Next at that moment, with the exit time as the event time).
 void recordContainerStart(BackOff& backoff, const api::Pod& pod, const api::Container& container,
                           const PodRuntimeStatus& status, absl::Time now);
+
+// spec.activeDeadlineSeconds has passed since status.startTime (the kubelet's active
+// deadline handler): the pod is killed and reported Failed with reason DeadlineExceeded.
+bool pastActiveDeadline(const api::Pod& pod, absl::Time now);
 
 // The pod is done: a failed init container under Never, or every app container has
 // exited and none will be restarted. Its phase is then Succeeded or Failed, and its

@@ -388,6 +388,14 @@ api::PodStatus computePodStatus(const api::Pod& pod, const PodRuntimeStatus& sta
     s.reason = previous.reason;
     s.message = previous.message;
   }
+  s.startTime = previous.startTime ? previous.startTime : std::optional<api::Time>(api::Time(now));
+  // The active deadline handler evicts: Failed, whatever the containers say.
+  if (terminalRank(s.phase) == 0 && pod.spec.activeDeadlineSeconds.has_value() &&
+      now - s.startTime->time() >= absl::Seconds(*pod.spec.activeDeadlineSeconds)) {
+    s.phase = "Failed";
+    s.reason = "DeadlineExceeded";
+    s.message = "Pod was active on the node longer than the specified deadline";
+  }
 
   // Conditions, in the kubelet's order; a condition keeps its transition time while its
   // status holds.
@@ -429,7 +437,6 @@ api::PodStatus computePodStatus(const api::Pod& pod, const PodRuntimeStatus& sta
     s.podIPs = previous.podIPs;
   }
 
-  s.startTime = previous.startTime ? previous.startTime : std::optional<api::Time>(api::Time(now));
   s.qosClass = std::string(toString(podQosClass(pod)));
   return s;
 }

@@ -488,6 +488,20 @@ std::vector<Case> cases() {
          w.pod.metadata.deletionTimestamp = api::Time(kNow);
        },
        {.killPod = true, .sandboxId = "s1"}},
+      {"ActiveDeadlinePassedKillsPod",
+       [](World& w) {
+         w.bothRunning();
+         w.pod.spec.activeDeadlineSeconds = 60;
+         w.pod.status.startTime = api::Time(kNow - absl::Seconds(60));
+       },
+       {.killPod = true, .sandboxId = "s1"}},
+      {"ActiveDeadlineNotYetPassed",
+       [](World& w) {
+         w.bothRunning();
+         w.pod.spec.activeDeadlineSeconds = 60;
+         w.pod.status.startTime = api::Time(kNow - absl::Seconds(59));
+       },
+       {.sandboxId = "s1"}},
       {"DeletedPodWithoutSandboxCreatesNothing",
        [](World& w) {
          w.status.sandboxes.clear();

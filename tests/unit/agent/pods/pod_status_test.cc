@@ -502,6 +502,36 @@ TEST(PodStatus, ReasonAndMessageStayWithThePhase) {
   EXPECT_EQ(s.message, "");
 }
 
+TEST(PodStatus, ActiveDeadlineFailsThePod) {
+  World w;
+  w.bothRunning();
+  w.pod.spec.activeDeadlineSeconds = 30;
+  api::PodStatus previous;
+  previous.phase = "Running";
+  previous.startTime = api::Time(kNow - absl::Seconds(29));
+  api::PodStatus s = computePodStatus(w.pod, w.status, w.probes, {}, previous, w.now);
+  EXPECT_EQ(s.phase, "Running");
+  EXPECT_EQ(s.reason, "");
+
+  previous.startTime = api::Time(kNow - absl::Seconds(30));
+  s = computePodStatus(w.pod, w.status, w.probes, {}, previous, w.now);
+  EXPECT_EQ(s.phase, "Failed");
+  EXPECT_EQ(s.reason, "DeadlineExceeded");
+  EXPECT_EQ(s.message, "Pod was active on the node longer than the specified deadline");
+  // Conditions follow the failed phase.
+  EXPECT_EQ(s.conditions[1].type, "Ready");
+  EXPECT_EQ(s.conditions[1].reason, "PodFailed");
+
+  // A pod that already succeeded keeps its phase.
+  previous.phase = "Succeeded";
+  w.pod.spec.restartPolicy = "Never";
+  w.status.containers.clear();
+  w.exited("web", "c-web", 0);
+  w.exited("side", "c-side", 0);
+  s = computePodStatus(w.pod, w.status, w.probes, {}, previous, w.now);
+  EXPECT_EQ(s.phase, "Succeeded");
+}
+
 TEST(WaitingReasons, CrashLoopBackOffMessageAsTheKubelet) {
   World w;
   w.running("side", "c-side");

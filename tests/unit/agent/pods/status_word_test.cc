@@ -251,6 +251,9 @@ TEST(StatusWord, PodReasonWinsOverPhaseAndSignals) {
   pod.status.reason = "Evicted";
   EXPECT_EQ(displayPod(pod, kNow).status, "Evicted");
 
+  pod.status.reason = "DeadlineExceeded";
+  EXPECT_EQ(displayPod(pod, kNow).status, "DeadlineExceeded");
+
   pod.status.reason = "";
   pod.status.containerStatuses.push_back(
       {.name = "web", .state = {.terminated = api::ContainerStateTerminated{.signal = 9}}});
