@@ -96,6 +96,16 @@ std::vector<Case> cases() {
         .attempt = 2,
         .containersToStart = {start(0, "web", SR::kSandboxRecreated),
                               start(1, "side", SR::kSandboxRecreated)}}},
+      {"OlderReadySandboxDoesNotCount",
+       [](World& w) {
+         w.status.sandboxes.insert(w.status.sandboxes.begin(), World::sandbox("s2", false, 1));
+       },
+       {.killPod = true,
+        .createSandbox = true,
+        .sandboxId = "s2",
+        .attempt = 2,
+        .containersToStart = {start(0, "web", SR::kSandboxRecreated),
+                              start(1, "side", SR::kSandboxRecreated)}}},
       {"SandboxWithoutIpRecreated",
        [](World& w) {
          w.status.sandboxes[0].ip = "";
@@ -451,6 +461,13 @@ std::vector<Case> cases() {
          w.addInit("init-a");
          w.addInit("init-b");
          w.exited("init-a", "c-a", 2);
+       },
+       {.killPod = true, .sandboxId = "s1", .initFailed = true}},
+      {"InitUnknownUnderNeverFailsThePod",
+       [](World& w) {
+         w.pod.spec.restartPolicy = "Never";
+         w.addInit("init-a");
+         w.add("init-a", "c-a", ContainerState::kUnknown);
        },
        {.killPod = true, .sandboxId = "s1", .initFailed = true}},
       {"EarlierFailedInitWinsOverLaterSuccess",
