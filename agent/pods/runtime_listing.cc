@@ -112,6 +112,7 @@ RuntimeSandbox fromListedSandbox(const cri::v1::PodSandbox& sandbox,
   s.attempt = sandbox.metadata().attempt();
   if (status != nullptr) {
     // The status is newer than the listing when both were taken in one relist.
+    s.statusKnown = true;
     s.ready = status->state() == cri::v1::SANDBOX_READY;
     s.ip = status->network().ip();
     for (const cri::v1::PodIP& ip : status->network().additional_ips())

@@ -114,6 +114,7 @@ TEST_F(RuntimeListingTest, RoundTripPodToConfigsToRuntimeToPodRuntimeStatus) {
   EXPECT_EQ(sb.id, *sandboxId);
   EXPECT_TRUE(sb.ready);
   EXPECT_EQ(sb.attempt, 0u);
+  EXPECT_TRUE(sb.statusKnown) << "the status was read, so IP and network mode count";
   EXPECT_EQ(sb.ip, "10.88.0.2");
   EXPECT_FALSE(sb.hostNetwork);
   EXPECT_EQ(sb.createdAt, sandboxCreated);
