@@ -14,7 +14,9 @@ namespace {
 constexpr std::string_view kDescription =
     "kubenode: a Kubernetes node agent. It runs the pods bound to this node through the\n"
     "container runtime's CRI (the kubelet's job) and programs Services into nftables\n"
-    "(kube-proxy's job).";
+    "(kube-proxy's job).\n\n"
+    "Run without a subcommand it is the node agent (a daemon). Subcommands for operators:\n"
+    "  kubenode pods [-n NS | -A]   the node's pods, as `kubectl get pods -o wide`";
 
 CommandLine failed(std::string message) {
   CommandLine cl;

@@ -3,12 +3,18 @@
 #include <spdlog/spdlog.h>
 
 #include <iostream>
+#include <string_view>
 
 #include "agent/agent.h"
 #include "agent/command_line.h"
+#include "agent/pods_command.h"
 
 int main(int argc, char** argv) {
   using namespace kubenode::agent;
+  // Subcommands for operators; the plain command is the daemon, as the kubelet.
+  if (argc > 1 && std::string_view(argv[1]) == "pods") {
+    return runPodsCommand(argc - 1, argv + 1, std::cout, std::cerr);
+  }
   CommandLine cl = parseCommandLine(argc, argv);
   if (cl.exit) {
     (cl.exitCode == 0 ? std::cout : std::cerr) << cl.output;

@@ -106,6 +106,8 @@ void applyStaticPodIdentity(api::Pod& pod, std::string_view nodeName, std::strin
   pod.spec.nodeName = std::string(nodeName);
   pod.metadata.annotations["kubernetes.io/config.source"] = "file";
   pod.metadata.annotations["kubernetes.io/config.hash"] = pod.metadata.uid;
+  // Until its worker reports, a static pod is Pending, as the kubelet starts it.
+  pod.status.phase = "Pending";
 }
 
 StaticPodSource::StaticPodSource(boost::asio::io_context& loop, StaticPodSourceOptions options,
@@ -176,9 +178,18 @@ void StaticPodSource::rescan() {
   armWatch();
   StaticPodScan scan = scanManifestDirectory(options_.dir);
 
+  // A pod keeps the time it was first seen (its AGE) across re-reads.
+  std::map<std::string, api::Time> firstSeen;
+  for (const auto& [file, pod] : lastGood_) {
+    if (pod.metadata.creationTimestamp)
+      firstSeen[pod.metadata.uid] = *pod.metadata.creationTimestamp;
+  }
   std::map<std::string, api::Pod> current;
   for (StaticPodScan::Found& found : scan.pods) {
     applyStaticPodIdentity(found.pod, options_.nodeName, found.file);
+    auto seen = firstSeen.find(found.pod.metadata.uid);
+    found.pod.metadata.creationTimestamp =
+        seen != firstSeen.end() ? seen->second : api::Time(absl::Now());
     current[found.file] = std::move(found.pod);
   }
   std::map<std::string, std::string> nowBad;

@@ -49,7 +49,7 @@ StaticPodScan scanManifestDirectory(const std::string& dir);
 // Gives a pod read from `file` the identity the kubelet gives static pods: namespace
 // "default" when empty, name suffixed with "-<node name>", spec.nodeName, a UID that is
 // the MD5 of the pod's content, the node and the file (an edited file is a new pod),
-// and the kubernetes.io/config.{source,hash} annotations.
+// the kubernetes.io/config.{source,hash} annotations, and phase Pending.
 void applyStaticPodIdentity(api::Pod& pod, std::string_view nodeName, std::string_view file);
 
 struct StaticPodSourceOptions {

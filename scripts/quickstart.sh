@@ -32,7 +32,7 @@ ip netns exec "$netns" "$build/agent/kubenode" \
   --container-runtime-endpoint "$endpoint" \
   --pod-manifest-path examples/manifests \
   --root-dir "$dir/kubenode" --pod-logs-dir "$dir/pods" \
-  --read-only-port 0 --healthz-port 0 >"$dir/kubenode.log" 2>&1 &
+  >"$dir/kubenode.log" 2>&1 &
 kubenode_pid=$!
 
 # Poll kubenode's log for its "running" line, with a deadline.
@@ -44,4 +44,9 @@ done
 echo "== kubenode's log"
 cat "$dir/kubenode.log"
 grep -q "kubenode is running" "$dir/kubenode.log" || { echo "kubenode did not come up" >&2; exit 1; }
+# The read-only port listens inside the namespace, on its own loopback.
+echo "== curl http://127.0.0.1:10255/healthz (inside $netns)"
+ip netns exec "$netns" curl -sS http://127.0.0.1:10255/healthz
+echo "== kubenode pods -A (inside $netns)"
+ip netns exec "$netns" "$build/agent/kubenode" pods -A
 echo "== stopping kubenode (SIGTERM) and the private containerd"

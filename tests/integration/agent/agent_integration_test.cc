@@ -125,6 +125,14 @@ TEST_F(AgentTest, ServesHealthAndStaticPodsAndStopsOnSigterm) {
   EXPECT_THAT(pods.body, HasSubstr("\"nodeName\":\"node-it\""));
   EXPECT_THAT(pods.body, ::testing::Not(HasSubstr("bad-node-it")));
 
+  // `kubenode pods`, as an operator on the node runs it.
+  absl::StatusOr<std::string> table = harness::runCommand(
+      {KUBENODE_BINARY, "pods", "--read-only-port", std::to_string(port_)}, absl::Seconds(10));
+  ASSERT_TRUE(table.ok()) << table.status();
+  EXPECT_THAT(*table, HasSubstr("NAME "));
+  EXPECT_THAT(*table, HasSubstr("web-node-it"));
+  EXPECT_THAT(*table, HasSubstr("node-it"));
+
   const std::string logText = readFile(log());
   EXPECT_THAT(logText, HasSubstr("container runtime containerd"));
   EXPECT_THAT(logText, HasSubstr("bad.yaml"));

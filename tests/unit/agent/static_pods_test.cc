@@ -84,6 +84,7 @@ TEST(StaticPodIdentity, IsTheKubeletsNameUidAndAnnotations) {
   EXPECT_EQ(a.metadata.uid.size(), 32u);  // MD5, hex
   EXPECT_EQ(a.metadata.annotations["kubernetes.io/config.source"], "file");
   EXPECT_EQ(a.metadata.annotations["kubernetes.io/config.hash"], a.metadata.uid);
+  EXPECT_EQ(a.status.phase, "Pending");
 
   api::Pod same = pod;
   applyStaticPodIdentity(same, "Node-A", "/etc/kubenode/manifests/web.yaml");
