@@ -182,6 +182,27 @@ void fields(V& v, SecurityContext& o) {
   v("seccompProfile", o.seccompProfile);
 }
 template <class V>
+void fields(V& v, Sysctl& o) {
+  v("name", o.name, Emit::kAlways);
+  v("value", o.value, Emit::kAlways);
+}
+template <class V>
+void fields(V& v, PodDNSConfigOption& o) {
+  v("name", o.name);
+  v("value", o.value);
+}
+template <class V>
+void fields(V& v, PodDNSConfig& o) {
+  v("nameservers", o.nameservers);
+  v("searches", o.searches);
+  v("options", o.options);
+}
+template <class V>
+void fields(V& v, HostAlias& o) {
+  v("ip", o.ip);
+  v("hostnames", o.hostnames);
+}
+template <class V>
 void fields(V& v, PodSecurityContext& o) {
   v("runAsUser", o.runAsUser);
   v("runAsNonRoot", o.runAsNonRoot);
@@ -189,6 +210,7 @@ void fields(V& v, PodSecurityContext& o) {
   v("fsGroup", o.fsGroup);
   v("runAsGroup", o.runAsGroup);
   v("seccompProfile", o.seccompProfile);
+  v("sysctls", o.sysctls);
 }
 template <class V>
 void fields(V& v, Container& o) {
@@ -251,6 +273,7 @@ void fields(V& v, PodSpec& o) {
   v("hostNetwork", o.hostNetwork);
   v("hostPID", o.hostPID);
   v("hostIPC", o.hostIPC);
+  v("shareProcessNamespace", o.shareProcessNamespace);
   v("securityContext", o.securityContext);
   v("hostname", o.hostname);
   v("subdomain", o.subdomain);
@@ -259,6 +282,8 @@ void fields(V& v, PodSpec& o) {
   v("priority", o.priority);
   v("enableServiceLinks", o.enableServiceLinks);
   v("tolerations", o.tolerations);
+  v("hostAliases", o.hostAliases);
+  v("dnsConfig", o.dnsConfig);
 }
 template <class V>
 void fields(V& v, PodCondition& o) {

@@ -142,6 +142,12 @@ struct SecurityContext {
   friend bool operator==(const SecurityContext&, const SecurityContext&) = default;
 };
 
+struct Sysctl {
+  std::string name{};
+  std::string value{};
+  friend bool operator==(const Sysctl&, const Sysctl&) = default;
+};
+
 struct PodSecurityContext {
   std::optional<int64_t> runAsUser{};
   std::optional<int64_t> runAsGroup{};
@@ -149,6 +155,7 @@ struct PodSecurityContext {
   std::vector<int64_t> supplementalGroups{};
   std::optional<int64_t> fsGroup{};
   std::optional<SeccompProfile> seccompProfile{};
+  std::vector<Sysctl> sysctls{};
   friend bool operator==(const PodSecurityContext&, const PodSecurityContext&) = default;
 };
 
@@ -204,6 +211,27 @@ struct Toleration {
   friend bool operator==(const Toleration&, const Toleration&) = default;
 };
 
+struct PodDNSConfigOption {
+  std::string name{};
+  std::optional<std::string> value{};
+  friend bool operator==(const PodDNSConfigOption&, const PodDNSConfigOption&) = default;
+};
+
+// spec.dnsConfig: added to what dnsPolicy gives, or all of it with dnsPolicy None.
+struct PodDNSConfig {
+  std::vector<std::string> nameservers{};
+  std::vector<std::string> searches{};
+  std::vector<PodDNSConfigOption> options{};
+  friend bool operator==(const PodDNSConfig&, const PodDNSConfig&) = default;
+};
+
+// spec.hostAliases: extra /etc/hosts entries.
+struct HostAlias {
+  std::string ip{};
+  std::vector<std::string> hostnames{};
+  friend bool operator==(const HostAlias&, const HostAlias&) = default;
+};
+
 struct PodSpec {
   std::vector<Volume> volumes{};
   std::vector<Container> initContainers{};
@@ -212,6 +240,9 @@ struct PodSpec {
   std::optional<int64_t> terminationGracePeriodSeconds{};
   std::optional<int64_t> activeDeadlineSeconds{};
   std::string dnsPolicy{};
+  std::optional<PodDNSConfig> dnsConfig{};
+  std::vector<HostAlias> hostAliases{};
+  std::optional<bool> shareProcessNamespace{};
   std::map<std::string, std::string> nodeSelector{};
   std::string serviceAccountName{};
   std::string nodeName{};

@@ -9,6 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "api/absl_compat.h"
 
@@ -729,6 +730,75 @@ void validateVolumes(ErrorList& errs, const std::vector<Volume>& volumes, const 
   }
 }
 
+// A sysctl name: dot- or slash-separated segments of [a-z0-9] with inner - and _.
+bool isSysctlName(std::string_view name) {
+  if (name.size() > 253)
+    return false;
+  size_t start = 0;
+  while (true) {
+    size_t end = name.find_first_of("./", start);
+    std::string_view segment =
+        name.substr(start, end == std::string_view::npos ? end : end - start);
+    if (segment.empty() || !isLowerAlnum(segment.front()) || !isLowerAlnum(segment.back())) {
+      return false;
+    }
+    for (char c : segment) {
+      if (!isLowerAlnum(c) && c != '-' && c != '_')
+        return false;
+    }
+    if (end == std::string_view::npos)
+      return true;
+    start = end + 1;
+  }
+}
+
+// spec.dnsConfig as the API server checks it: required with dnsPolicy None, at most 3
+// nameservers (valid IPs), at most 32 searches, named options.
+void validateDnsConfig(ErrorList& errs, const PodSpec& spec, const FieldPath& sp) {
+  FieldPath dp = sp.child("dnsConfig");
+  if (spec.dnsPolicy == "None" && !spec.dnsConfig) {
+    errs.push_back(FieldError::required(dp, "must provide `dnsConfig` when `dnsPolicy` is None"));
+    return;
+  }
+  if (!spec.dnsConfig)
+    return;
+  const PodDNSConfig& dns = *spec.dnsConfig;
+  if (spec.dnsPolicy == "None" && dns.nameservers.empty()) {
+    errs.push_back(
+        FieldError::required(dp.child("nameservers"),
+                             "must provide at least one DNS nameserver when `dnsPolicy` is None"));
+  }
+  if (dns.nameservers.size() > 3) {
+    errs.push_back(FieldError::invalid(dp.child("nameservers"),
+                                       badString(absl::StrJoin(dns.nameservers, ",")),
+                                       "must not have more than 3 nameservers"));
+  }
+  for (size_t i = 0; i < dns.nameservers.size(); ++i) {
+    if (!isValidIP(dns.nameservers[i])) {
+      errs.push_back(FieldError::invalid(dp.child("nameservers").index(i),
+                                         badString(dns.nameservers[i]),
+                                         "must be a valid IP address"));
+    }
+  }
+  if (dns.searches.size() > 32) {
+    errs.push_back(FieldError::invalid(dp.child("searches"),
+                                       badString(absl::StrJoin(dns.searches, ",")),
+                                       "must not have more than 32 search paths"));
+  }
+  for (size_t i = 0; i < dns.searches.size(); ++i) {
+    // A trailing dot is allowed, as in resolv.conf.
+    std::string search = dns.searches[i];
+    if (!search.empty() && search.back() == '.')
+      search.pop_back();
+    invalidEach(errs, dp.child("searches").index(i), dns.searches[i], isDns1123Subdomain(search));
+  }
+  for (size_t i = 0; i < dns.options.size(); ++i) {
+    if (dns.options[i].name.empty()) {
+      errs.push_back(FieldError::required(dp.child("options").index(i).child("name")));
+    }
+  }
+}
+
 }  // namespace
 
 ErrorList validatePod(const Pod& pod) {
@@ -775,6 +845,19 @@ ErrorList validatePod(const Pod& pod) {
                {"Always", "Never", "OnFailure"});
   validateEnum(errs, sp.child("dnsPolicy"), spec.dnsPolicy,
                {"ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"});
+  validateDnsConfig(errs, spec, sp);
+  for (size_t i = 0; i < spec.hostAliases.size(); ++i) {
+    const HostAlias& alias = spec.hostAliases[i];
+    FieldPath ap = sp.child("hostAliases").index(i);
+    if (!isValidIP(alias.ip)) {
+      errs.push_back(
+          FieldError::invalid(ap.child("ip"), badString(alias.ip), "must be a valid IP address"));
+    }
+    for (size_t j = 0; j < alias.hostnames.size(); ++j) {
+      invalidEach(errs, ap.child("hostnames").index(j), alias.hostnames[j],
+                  isDns1123Subdomain(alias.hostnames[j]));
+    }
+  }
   if (spec.terminationGracePeriodSeconds) {
     validateNonNegative(errs, sp.child("terminationGracePeriodSeconds"),
                         *spec.terminationGracePeriodSeconds);
@@ -834,6 +917,18 @@ ErrorList validatePod(const Pod& pod) {
     validateId(errs, spec.securityContext->runAsGroup, scp.child("runAsGroup"));
     validateId(errs, spec.securityContext->fsGroup, scp.child("fsGroup"));
     validateSeccomp(errs, spec.securityContext->seccompProfile, scp.child("seccompProfile"));
+    const std::vector<Sysctl>& sysctls = spec.securityContext->sysctls;
+    for (size_t i = 0; i < sysctls.size(); ++i) {
+      FieldPath np = scp.child("sysctls").index(i).child("name");
+      if (sysctls[i].name.empty()) {
+        errs.push_back(FieldError::required(np));
+      } else if (!isSysctlName(sysctls[i].name)) {
+        errs.push_back(FieldError::invalid(
+            np, badString(sysctls[i].name),
+            "must have at most 253 characters and match regex "
+            "^([a-z0-9]([-_a-z0-9]*[a-z0-9])?[\\./])*[a-z0-9]([-_a-z0-9]*[a-z0-9])?$"));
+      }
+    }
   }
   return errs;
 }

@@ -563,7 +563,7 @@ cri::v1::DNSConfig podDnsConfig(const api::Pod& pod, const NodeSettings& node) {
   ResolvConf conf;
   switch (type) {
     case Type::kNone:
-      // dnsConfig from the pod spec would be appended here; api::PodSpec does not model it.
+      // Only the pod's own dnsConfig, appended below.
       break;
     case Type::kCluster: {
       conf.nameservers = node.clusterDns;
@@ -592,6 +592,28 @@ cri::v1::DNSConfig podDnsConfig(const api::Pod& pod, const NodeSettings& node) {
         conf.searches = {"."};
       }
       break;
+  }
+
+  // spec.dnsConfig adds to what the policy gave (the kubelet's appendDNSConfig):
+  // nameservers and searches appended without duplicates, options merged by name with
+  // the pod's value winning.
+  if (pod.spec.dnsConfig) {
+    const api::PodDNSConfig& extra = *pod.spec.dnsConfig;
+    conf.nameservers.insert(conf.nameservers.end(), extra.nameservers.begin(),
+                            extra.nameservers.end());
+    conf.nameservers = withoutDuplicates(conf.nameservers);
+    conf.searches.insert(conf.searches.end(), extra.searches.begin(), extra.searches.end());
+    conf.searches = withoutDuplicates(conf.searches);
+    auto optionName = [](const std::string& option) { return option.substr(0, option.find(':')); };
+    for (const api::PodDNSConfigOption& o : extra.options) {
+      std::string option = o.value ? fmt::format("{}:{}", o.name, *o.value) : o.name;
+      auto same = std::find_if(conf.options.begin(), conf.options.end(),
+                               [&](const std::string& x) { return optionName(x) == o.name; });
+      if (same != conf.options.end())
+        *same = option;
+      else
+        conf.options.push_back(option);
+    }
   }
 
   if (conf.nameservers.size() > kMaxDnsNameservers)
@@ -642,8 +664,10 @@ std::string podCgroupParent(const api::Pod& pod, const NodeSettings& node) {
 cri::v1::NamespaceOption podNamespaceOptions(const api::Pod& pod) {
   cri::v1::NamespaceOption ns;
   ns.set_network(pod.spec.hostNetwork ? cri::v1::NODE : cri::v1::POD);
-  // shareProcessNamespace is not modelled: a private PID namespace per container.
-  ns.set_pid(pod.spec.hostPID ? cri::v1::NODE : cri::v1::CONTAINER);
+  // shareProcessNamespace: one PID namespace for the pod, the pause process as PID 1.
+  ns.set_pid(pod.spec.hostPID                                 ? cri::v1::NODE
+             : pod.spec.shareProcessNamespace.value_or(false) ? cri::v1::POD
+                                                              : cri::v1::CONTAINER);
   ns.set_ipc(pod.spec.hostIPC ? cri::v1::NODE : cri::v1::POD);
   return ns;
 }
@@ -708,6 +732,10 @@ cri::v1::PodSandboxConfig makeSandboxConfig(const api::Pod& pod, uint32_t attemp
       sc->mutable_run_as_group()->set_value(*psc.runAsGroup);
   }
   addSupplementalGroups(pod, sc->mutable_supplemental_groups());
+  if (pod.spec.securityContext) {
+    for (const api::Sysctl& sysctl : pod.spec.securityContext->sysctls)
+      (*linux->mutable_sysctls())[sysctl.name] = sysctl.value;
+  }
   return config;
 }
 

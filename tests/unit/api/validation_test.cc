@@ -318,6 +318,49 @@ INSTANTIATE_TEST_SUITE_P(
         PodCase{"DnsPolicy", [](Pod& p) { p.spec.dnsPolicy = "Google"; },
                 {"spec.dnsPolicy: Unsupported value: \"Google\": supported values: "
                  "\"ClusterFirst\", \"ClusterFirstWithHostNet\", \"Default\", \"None\""}},
+        PodCase{"DnsPolicyNoneWithoutConfig", [](Pod& p) { p.spec.dnsPolicy = "None"; },
+                {"spec.dnsConfig: Required value: must provide `dnsConfig` when `dnsPolicy` is "
+                 "None"}},
+        PodCase{"DnsPolicyNoneWithoutNameservers",
+                [](Pod& p) {
+                  p.spec.dnsPolicy = "None";
+                  p.spec.dnsConfig = PodDNSConfig{.searches = {"example.com"}};
+                },
+                {"spec.dnsConfig.nameservers: Required value: must provide at least one DNS "
+                 "nameserver when `dnsPolicy` is None"}},
+        PodCase{"DnsConfigBadValues",
+                [](Pod& p) {
+                  p.spec.dnsConfig = PodDNSConfig{
+                      .nameservers = {"1.1.1.1", "8.8.8.8", "9.9.9.9", "dns.example"},
+                      .searches = {"ok.example.", "Bad_Search"},
+                      .options = {{.name = ""}}};
+                },
+                {"spec.dnsConfig.nameservers: Invalid value: "
+                 "\"1.1.1.1,8.8.8.8,9.9.9.9,dns.example\": must not have more than 3 nameservers",
+                 "spec.dnsConfig.nameservers[3]: Invalid value: \"dns.example\": must be a valid "
+                 "IP address",
+                 "spec.dnsConfig.searches[1]: Invalid value: \"Bad_Search\": " + kSubdomainMsg,
+                 "spec.dnsConfig.options[0].name: Required value"}},
+        PodCase{"HostAliases",
+                [](Pod& p) {
+                  p.spec.hostAliases = {{.ip = "10.0.0.1", .hostnames = {"db.local"}},
+                                        {.ip = "not-an-ip", .hostnames = {"UPPER"}}};
+                },
+                {"spec.hostAliases[1].ip: Invalid value: \"not-an-ip\": must be a valid IP "
+                 "address",
+                 "spec.hostAliases[1].hostnames[0]: Invalid value: \"UPPER\": " +
+                     kSubdomainMsg}},
+        PodCase{"Sysctls",
+                [](Pod& p) {
+                  p.spec.securityContext = PodSecurityContext{};
+                  p.spec.securityContext->sysctls = {{"net.ipv4.ip_unprivileged_port_start", "0"},
+                                                     {"Net..bad", "1"},
+                                                     {"", "1"}};
+                },
+                {"spec.securityContext.sysctls[1].name: Invalid value: \"Net..bad\": must have "
+                 "at most 253 characters and match regex "
+                 "^([a-z0-9]([-_a-z0-9]*[a-z0-9])?[\\./])*[a-z0-9]([-_a-z0-9]*[a-z0-9])?$",
+                 "spec.securityContext.sysctls[2].name: Required value"}},
         PodCase{"ImagePullPolicy", [](Pod& p) { web(p).imagePullPolicy = "Sometimes"; },
                 {"spec.containers[0].imagePullPolicy: Unsupported value: \"Sometimes\": "
                  "supported values: \"Always\", \"IfNotPresent\", \"Never\""}},

@@ -397,6 +397,26 @@ TEST(PodDnsConfig, PerDnsPolicy) {
        cluster},
       {"Default", [](api::Pod& p, auto&) { p.spec.dnsPolicy = "Default"; }, host},
       {"None", [](api::Pod& p, auto&) { p.spec.dnsPolicy = "None"; }, {}},
+      {"None takes the pod's dnsConfig alone",
+       [](api::Pod& p, auto&) {
+         p.spec.dnsPolicy = "None";
+         p.spec.dnsConfig =
+             api::PodDNSConfig{.nameservers = {"192.0.2.1"},
+                               .searches = {"my.dns.search.suffix"},
+                               .options = {{.name = "ndots", .value = "2"}, {.name = "edns0"}}};
+       },
+       {{"192.0.2.1"}, {"my.dns.search.suffix"}, {"ndots:2", "edns0"}}},
+      {"dnsConfig adds to ClusterFirst, its options win by name",
+       [](api::Pod& p, auto&) {
+         p.spec.dnsConfig = api::PodDNSConfig{
+             .nameservers = {"10.96.0.10", "192.0.2.1"},
+             .searches = {"extra.example"},
+             .options = {{.name = "ndots", .value = "1"}, {.name = "single-request"}}};
+       },
+       {{"10.96.0.10", "192.0.2.1"},
+        {"default.svc.cluster.local", "svc.cluster.local", "cluster.local", "lan.example.com",
+         "extra.example"},
+        {"ndots:1", "single-request"}}},
       {"Default without a host resolv.conf",
        [](api::Pod& p, NodeSettings& n) {
          p.spec.dnsPolicy = "Default";
@@ -433,6 +453,20 @@ TEST(PodDnsConfig, PerDnsPolicy) {
     c.mutate(pod, node);
     expectDns(podDnsConfig(pod, node), c.want, c.name);
   }
+}
+
+TEST(SandboxConfig, SysctlsAndASharedPidNamespace) {
+  api::Pod pod = basePod();
+  pod.spec.shareProcessNamespace = true;
+  pod.spec.securityContext = api::PodSecurityContext{};
+  pod.spec.securityContext->sysctls = {{"net.ipv4.ip_unprivileged_port_start", "0"}};
+  cri::v1::PodSandboxConfig config = makeSandboxConfig(pod, 0, baseNode());
+  EXPECT_EQ(config.linux().sysctls().at("net.ipv4.ip_unprivileged_port_start"), "0");
+  EXPECT_EQ(config.linux().security_context().namespace_options().pid(), cri::v1::POD);
+  pod.spec.shareProcessNamespace = false;
+  EXPECT_EQ(
+      makeSandboxConfig(pod, 0, baseNode()).linux().security_context().namespace_options().pid(),
+      cri::v1::CONTAINER);
 }
 
 TEST(PodDnsConfig, SearchLimits) {
