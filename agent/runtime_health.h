@@ -30,7 +30,7 @@ struct RuntimeHealthVerdict {
 struct RuntimeHealthRecord {
   absl::Time started = absl::InfinitePast();      // when monitoring began
   absl::Time lastSuccess = absl::InfinitePast();  // last Status answered with RuntimeReady
-  std::string lastError;                          // the last failure, "" after a success
+  std::string lastError{};                        // the last failure, "" after a success
 };
 
 // Pure: the verdict for a record at `now`. Unhealthy when the runtime has not answered
