@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "agent/http/http_server.h"
+#include "agent/metrics.h"
 #include "agent/runtime_health.h"
 #include "agent/static_pods.h"
 #include "api/json_codec.h"
@@ -49,8 +50,10 @@ sigset_t stopSignals() {
 // the health monitor (its own thread, thread-safe reads).
 class Agent {
  public:
-  Agent(const AgentConfig& config, std::unique_ptr<cri::GrpcRuntimeService> runtime)
+  Agent(const AgentConfig& config, std::unique_ptr<cri::GrpcRuntimeService> runtime,
+        std::unique_ptr<AgentMetrics> metrics)
       : config_(config),
+        metrics_(std::move(metrics)),
         runtime_(std::move(runtime)),
         health_(*runtime_, config.containerRuntimeEndpoint),
         signals_(loop_, SIGTERM, SIGINT),
@@ -91,12 +94,16 @@ class Agent {
         list.items = pods_;
         return HttpResponse{200, api::encodeJson(list), "application/json"};
       });
+      readOnly_.route("/metrics", [this](const HttpRequest&) {
+        return HttpResponse{200, metrics_->exposition(), "text/plain; version=0.0.4"};
+      });
       absl::StatusOr<uint16_t> port = readOnly_.listen(config_.address, config_.readOnlyPort);
       if (!port.ok()) {
         return absl::InvalidArgumentError(
             fmt::format("--read-only-port: {}", std::string(port.status().message())));
       }
-      spdlog::info("read-only endpoint on http://{}:{} (/healthz, /pods)", config_.address, *port);
+      spdlog::info("read-only endpoint on http://{}:{} (/healthz, /pods, /metrics)",
+                   config_.address, *port);
     }
     if (config_.healthzPort != 0) {
       healthz_.route("/healthz", healthz);
@@ -173,6 +180,7 @@ class Agent {
   }
 
   const AgentConfig& config_;
+  std::unique_ptr<AgentMetrics> metrics_;  // before the runtime, which reports into it
   std::unique_ptr<cri::GrpcRuntimeService> runtime_;
   RuntimeHealthMonitor health_;
   boost::asio::io_context loop_;
@@ -194,13 +202,15 @@ void blockStopSignals() {
 }
 
 absl::Status runAgent(const AgentConfig& config) {
+  auto metrics = std::make_unique<AgentMetrics>();
   cri::GrpcRuntimeServiceOptions options;
   options.timeouts.runtime_request = toAbsl(config.runtimeRequestTimeout);
+  options.on_call_done = metrics->criObserver();
   absl::StatusOr<std::unique_ptr<cri::GrpcRuntimeService>> runtime =
       cri::GrpcRuntimeService::create(config.containerRuntimeEndpoint, options);
   if (!runtime.ok())
     return runtime.status();
-  Agent agent(config, std::move(*runtime));
+  Agent agent(config, std::move(*runtime), std::move(metrics));
   return agent.run();
 }
 

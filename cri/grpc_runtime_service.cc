@@ -13,6 +13,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "cri/grpc_errors.h"
 
 namespace kubenode::cri {
@@ -21,20 +22,24 @@ namespace {
 constexpr absl::string_view kFlag = "--container-runtime-endpoint";
 constexpr absl::string_view kUnixScheme = "unix://";
 
-// Runs one unary call with a deadline and maps its result.
-template <typename Fn>
-absl::Status invoke(absl::string_view method, absl::Duration timeout, Fn&& fn) {
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(timeout));
-  return fromGrpcStatus(method, fn(&context));
-}
-
 template <typename T>
 std::vector<T> toVector(const google::protobuf::RepeatedPtrField<T>& items) {
   return std::vector<T>(items.begin(), items.end());
 }
 
 }  // namespace
+
+template <typename Fn>
+absl::Status GrpcRuntimeService::invoke(absl::string_view method, absl::Duration timeout,
+                                        Fn&& fn) const {
+  const absl::Time start = absl::Now();
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(timeout));
+  absl::Status status = fromGrpcStatus(method, fn(&context));
+  if (options_.on_call_done)
+    options_.on_call_done(method, absl::Now() - start, status);
+  return status;
+}
 
 absl::StatusOr<std::string> GrpcRuntimeService::parseEndpoint(absl::string_view endpoint) {
   const std::string expected = "expected unix:///path/to/socket or an absolute socket path";

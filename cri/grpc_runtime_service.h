@@ -20,6 +20,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -49,6 +50,10 @@ struct GrpcRuntimeServiceOptions {
   // The kubelet raises gRPC's 4 MiB default to 16 MiB so that large
   // ListContainers / ExecSync answers fit.
   int max_message_bytes = 16 * 1024 * 1024;
+  // Called after every CRI call with the method ("RunPodSandbox"), how long it took and
+  // its outcome, on the calling thread: the agent's metrics hook. Must be thread-safe.
+  std::function<void(absl::string_view method, absl::Duration elapsed, const absl::Status& status)>
+      on_call_done;
 };
 
 class GrpcRuntimeService final : public RuntimeClient, public ImageClient {
@@ -137,6 +142,9 @@ class GrpcRuntimeService final : public RuntimeClient, public ImageClient {
 
   // The deadline for a call: the caller's, else `fallback`.
   absl::Duration timeoutFor(const CallOptions& options, absl::Duration fallback) const;
+  // Runs one unary call with a deadline, maps its status, and reports it to on_call_done.
+  template <typename Fn>
+  absl::Status invoke(absl::string_view method, absl::Duration timeout, Fn&& fn) const;
   void watchConnectivity();
 
   const GrpcRuntimeServiceOptions options_;

@@ -125,6 +125,15 @@ TEST_F(AgentTest, ServesHealthAndStaticPodsAndStopsOnSigterm) {
   EXPECT_THAT(pods.body, HasSubstr("\"nodeName\":\"node-it\""));
   EXPECT_THAT(pods.body, ::testing::Not(HasSubstr("bad-node-it")));
 
+  // The kubelet's runtime metrics, counted from the real calls made so far.
+  HttpAnswer metrics = httpGet(port_, "/metrics");
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_THAT(metrics.body,
+              HasSubstr("kubelet_runtime_operations_total{operation_type=\"version\"}"));
+  EXPECT_THAT(metrics.body,
+              HasSubstr("kubelet_runtime_operations_duration_seconds_bucket{operation_type="
+                        "\"status\""));
+
   // `kubenode pods`, as an operator on the node runs it.
   absl::StatusOr<std::string> table = harness::runCommand(
       {KUBENODE_BINARY, "pods", "--read-only-port", std::to_string(port_)}, absl::Seconds(10));

@@ -246,6 +246,33 @@ TEST_F(GrpcRuntimeServiceTest, RuntimeErrorKeepsCodeAndNamesTheMethod) {
   EXPECT_THAT(sandbox.status().message(), HasSubstr("RunPodSandbox: "));
 }
 
+TEST_F(GrpcRuntimeServiceTest, ReportsEveryCallToTheObserver) {
+  startServer();
+  struct Seen {
+    std::string method;
+    absl::StatusCode code;
+    absl::Duration elapsed;
+  };
+  absl::Mutex mu;
+  std::vector<Seen> seen;
+  GrpcRuntimeServiceOptions options;
+  options.on_call_done = [&](absl::string_view method, absl::Duration elapsed,
+                             const absl::Status& status) {
+    absl::MutexLock lock(&mu);
+    seen.push_back({std::string(method), status.code(), elapsed});
+  };
+  auto runtime = client(options);
+  ASSERT_TRUE(runtime->version(kCriApiVersion).ok());
+  ASSERT_FALSE(runtime->containerStatus("gone", false).ok());
+  absl::MutexLock lock(&mu);
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].method, "Version");
+  EXPECT_EQ(seen[0].code, absl::StatusCode::kOk);
+  EXPECT_GT(seen[0].elapsed, absl::ZeroDuration());
+  EXPECT_EQ(seen[1].method, "ContainerStatus");
+  EXPECT_EQ(seen[1].code, absl::StatusCode::kNotFound);
+}
+
 TEST_F(GrpcRuntimeServiceTest, ResponsesCarryTheRuntimeAnswer) {
   startServer();
   auto runtime = client();
