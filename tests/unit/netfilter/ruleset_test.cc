@@ -14,7 +14,8 @@ using testing::makeService;
 using testing::makeSlice;
 
 // The whole ruleset for one ClusterIP service with three ready endpoints, as
-// `nft list table ip kubenode` would print it.
+// nftables would list it (tests/integration/netfilter checks the format against the real
+// command in a private network namespace).
 TEST(RulesetTest, ClusterIPWithThreeEndpointsGolden) {
   Ruleset rs = build({makeService("ns1", "svc1", "172.30.0.41")},
                      {makeSlice("ns1", "svc1", {{"10.180.0.1"}, {"10.180.0.2"}, {"10.180.0.3"}})});
