@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "agent/pods/labels.h"
 #include "api/defaults.h"
 #include "api/json_codec.h"
 #include "api/manifest.h"
@@ -104,8 +105,9 @@ void applyStaticPodIdentity(api::Pod& pod, std::string_view nodeName, std::strin
                  [](unsigned char c) { return std::tolower(c); });
   pod.metadata.name = fmt::format("{}-{}", pod.metadata.name, lowerNode);
   pod.spec.nodeName = std::string(nodeName);
-  pod.metadata.annotations["kubernetes.io/config.source"] = "file";
-  pod.metadata.annotations["kubernetes.io/config.hash"] = pod.metadata.uid;
+  pod.metadata.annotations[std::string(pods::kConfigSourceAnnotation)] =
+      std::string(pods::kConfigSourceFile);
+  pod.metadata.annotations[std::string(pods::kConfigHashAnnotation)] = pod.metadata.uid;
   // Until its worker reports, a static pod is Pending, as the kubelet starts it.
   pod.status.phase = "Pending";
 }
