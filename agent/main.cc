@@ -7,13 +7,21 @@
 
 #include "agent/agent.h"
 #include "agent/command_line.h"
+#include "agent/logs_command.h"
 #include "agent/pods_command.h"
+#include "agent/proxy_command.h"
 
 int main(int argc, char** argv) {
   using namespace kubenode::agent;
   // Subcommands for operators; the plain command is the daemon, as the kubelet.
   if (argc > 1 && std::string_view(argv[1]) == "pods") {
     return runPodsCommand(argc - 1, argv + 1, std::cout, std::cerr);
+  }
+  if (argc > 1 && std::string_view(argv[1]) == "logs") {
+    return runLogsCommand(argc - 1, argv + 1, std::cout, std::cerr);
+  }
+  if (argc > 1 && std::string_view(argv[1]) == "proxy") {
+    return runProxyCommand(argc - 1, argv + 1, std::cout, std::cerr);
   }
   CommandLine cl = parseCommandLine(argc, argv);
   if (cl.exit) {
