@@ -15,102 +15,16 @@
 #include <thread>
 
 #include "netfilter/render.h"
+#include "tests/integration/netfilter/nft_text.h"
+#include "tests/integration/netfilter/rulesets.h"
 #include "tests/unit/netfilter/fixtures.h"
 
 namespace kubenode::netfilter {
 namespace {
 
-using testing::build;
-using testing::makeService;
-using testing::makeSlice;
-
-// Runs a shell command, returns its output; fails the test on a non-zero exit.
-std::string run(const std::string& command) {
-  std::string out;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr)
-    return "popen failed";
-  char buffer[4096];
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0)
-    out.append(buffer, n);
-  int status = pclose(pipe);
-  EXPECT_EQ(status, 0) << command << "\n" << out;
-  return out;
-}
-
-// Sorts the entries of every `elements = { a, b, c }` block, so that two listings that
-// differ only in element order compare equal.
-std::string sortElements(const std::string& text) {
-  std::string out;
-  size_t pos = 0;
-  while (true) {
-    size_t start = text.find("elements = { ", pos);
-    if (start == std::string::npos)
-      break;
-    start += std::string("elements = { ").size();
-    size_t end = text.find(" }", start);
-    out += text.substr(pos, start - pos);
-    std::vector<std::string> entries;
-    std::string body = text.substr(start, end - start);
-    for (size_t from = 0;;) {
-      size_t comma = body.find(",\n", from);
-      std::string entry = body.substr(from, comma == std::string::npos ? comma : comma - from);
-      entry.erase(0, entry.find_first_not_of(" \t\n"));
-      entries.push_back(entry);
-      if (comma == std::string::npos)
-        break;
-      from = comma + 2;
-    }
-    std::sort(entries.begin(), entries.end());
-    for (const std::string& e : entries)
-      out += e + ";";
-    pos = end;
-  }
-  return out + text.substr(pos);
-}
-
-Ruleset everyFeature() {
-  NodeSettings node = testing::testNode();
-  std::vector<api::Service> services = {
-      makeService("ns1", "svc1", "172.30.0.41"),
-      makeService("ns2", "svc2", "172.30.0.42",
-                  [](api::Service& s) {
-                    s.spec.type = "LoadBalancer";
-                    s.spec.externalTrafficPolicy = "Local";
-                    s.spec.externalIPs = {"192.168.99.22"};
-                    s.spec.ports[0].nodePort = 3001;
-                    s.status.loadBalancer.ingress = {{.ip = "1.2.3.4"}};
-                  }),
-      makeService("ns3", "svc3", "172.30.0.43",
-                  [](api::Service& s) {
-                    s.spec.sessionAffinity = "ClientIP";
-                    s.spec.sessionAffinityConfig =
-                        api::SessionAffinityConfig{api::ClientIPConfig{300}};
-                  }),
-      makeService("ns4", "svc4", "172.30.0.44"),  // no endpoints: rejected
-      makeService("ns5", "svc5", "172.30.0.45",
-                  [](api::Service& s) {
-                    s.spec.type = "LoadBalancer";
-                    s.spec.ports[0].nodePort = 3002;
-                    s.status.loadBalancer.ingress = {{.ip = "5.6.7.8"}};
-                    s.spec.loadBalancerSourceRanges = {"203.0.113.0/25"};
-                  }),
-      makeService("ns6", "svc6", "172.30.0.46",
-                  [](api::Service& s) {
-                    s.spec.type = "NodePort";
-                    s.spec.ports[0].nodePort = 3003;
-                  }),
-  };
-  std::vector<api::EndpointSlice> slices = {
-      makeSlice("ns1", "svc1", {{"10.180.0.1"}, {"10.180.0.2"}, {"10.180.0.3"}}),
-      makeSlice("ns2", "svc2", {{"10.180.0.2", "node-a"}, {"10.180.0.4", "node-b"}}),
-      makeSlice("ns3", "svc3", {{"10.180.0.5"}, {"10.180.0.6"}}),
-      makeSlice("ns5", "svc5", {{"10.180.0.7"}}),
-      makeSlice("ns6", "svc6", {{"10.180.0.8", "node-b"}}),
-  };
-  return build(services, slices, node);
-}
+using testing::everyFeature;
+using testing::run;
+using testing::sortElements;
 
 TEST(RenderIntegration, NftListsBackExactlyWhatWeRender) {
   // A private network namespace for this process: nothing of the host's is touched.
