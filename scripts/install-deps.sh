@@ -12,7 +12,7 @@ packages=(
   nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev libboost-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libnftnl-dev libmnl-dev libnl-3-dev libnl-route-3-dev libseccomp-dev libsystemd-dev
-  libsqlite3-dev libssl-dev prometheus-cpp-dev
+  libsqlite3-dev libssl-dev prometheus-cpp-dev zlib1g-dev
   # runtime pieces the integration tests and the quick-start drive for real
   containerd runc containernetworking-plugins busybox-static iproute2 util-linux
   procps psmisc curl
