@@ -7,8 +7,9 @@
 //     the rename is undone, so no output is lost;
 //   - at most --container-log-max-files files are kept per container, the live one included:
 //     older rotated files are removed oldest first, and the rotated files kept are
-//     gzip-compressed at each rotation, so all but the newest rotated file are compressed (`<path>.<stamp>.gz`, written as `.gz.tmp` and renamed, so a reader never
-//     sees half a gzip file).
+//     gzip-compressed at each rotation, so all but the newest rotated file are compressed
+//     (`<path>.<stamp>.gz`, written as `.gz.tmp` and renamed, so a reader never sees half a gzip
+//     file).
 //
 // The decision is a pure function (planRotation); ContainerLogManager carries it out.
 //
