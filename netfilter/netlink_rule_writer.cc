@@ -902,7 +902,6 @@ absl::Status NetlinkRuleWriter::apply(const Ruleset& desired, const RulesetDiff*
   if (batch.size() == 0)
     return absl::OkStatus();
   batch.finish(e.last());
-  stats_.bytes = nftnl_batch_buffer_len(batch.raw());
   stats_.buildSeconds = secondsSince(start);
   const auto sent = Clock::now();
   absl::Status s = send(batch);
@@ -947,7 +946,11 @@ absl::Status NetlinkRuleWriter::send(NlBatch& batch) {
   const int iovCount = nftnl_batch_iovec_len(batch.raw());
   std::vector<iovec> iov(static_cast<size_t>(iovCount));
   nftnl_batch_iovec(batch.raw(), iov.data(), static_cast<uint32_t>(iovCount));
-  const size_t total = nftnl_batch_buffer_len(batch.raw());
+  // nftnl_batch_buffer_len() is the current page only; the batch is every page.
+  size_t total = 0;
+  for (const iovec& v : iov)
+    total += v.iov_len;
+  stats_.bytes = total;
   // The whole batch must be one skb (the kernel commits per sendmsg), and netlink
   // refuses a message larger than the send buffer: raise it to fit (as root).
   const int fd = mnl_socket_get_fd(socket_);
@@ -967,9 +970,14 @@ absl::Status NetlinkRuleWriter::send(NlBatch& batch) {
   msg.msg_iovlen = iov.size();
   if (sendmsg(fd, &msg, 0) < 0) {
     const int err = errno;
-    return absl::Status(codeForErrno(err),
-                        fmt::format("sending the nftables batch for table ip {} ({} bytes): {}",
-                                    table_, total, strerror(err)));
+    int actual = 0;
+    socklen_t len = sizeof(actual);
+    getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &actual, &len);
+    return absl::Status(
+        codeForErrno(err),
+        fmt::format("sending the nftables batch for table ip {} ({} bytes, {} iovecs, send buffer "
+                    "{} bytes): {}",
+                    table_, total, iovCount, actual, strerror(err)));
   }
 
   // The kernel processed the batch inside sendmsg, so every reply is queued:

@@ -1,0 +1,350 @@
+// kubenode-proxy-bench: programs N services x M endpoints from scratch with the
+// proxier (NetlinkRuleWriter, one transaction), then changes one endpoint, each
+// size in a fresh network namespace; in the same run loads the equivalent
+// kube-proxy iptables-mode ruleset with iptables-restore and a kube-proxy
+// nftables-mode-style ruleset (one anonymous numgen vmap per service) with
+// nft -f, each in a fresh namespace with a time cap, and prints times and ratios.
+//
+//   sudo build/rel/bench/proxy/kubenode-proxy-bench                # 1000 and 10000 x 10
+//   sudo build/rel/bench/proxy/kubenode-proxy-bench --sizes 3000 --cap 60
+//
+// Needs root (it unshares network namespaces; nothing of the host's is touched).
+#include <fmt/format.h>
+#include <sched.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "netfilter/chain_names.h"
+#include "netfilter/netlink_rule_writer.h"
+#include "netfilter/proxier.h"
+#include "netfilter/time_source.h"
+
+namespace kubenode::netfilter {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+// The services of one size: ns<i>/svc, cluster IP 172.30.x.y, port 80/TCP,
+// endpoints 10.(100+i/250).(i%250).(j+1):80, as kube-proxy's tests name them.
+struct Fixture {
+  std::vector<api::Service> services;
+  std::vector<api::EndpointSlice> slices;
+};
+
+std::string clusterIP(int i) {
+  return fmt::format("172.30.{}.{}", i / 250, i % 250 + 1);
+}
+std::string endpointIP(int i, int j) {
+  return fmt::format("10.{}.{}.{}", 100 + i / 250, i % 250, j + 1);
+}
+
+Fixture makeFixture(int services, int endpoints) {
+  Fixture f;
+  for (int i = 0; i < services; ++i) {
+    api::Service s;
+    s.metadata.namespace_ = fmt::format("ns{}", i);
+    s.metadata.name = "svc";
+    s.spec.type = "ClusterIP";
+    s.spec.clusterIP = clusterIP(i);
+    api::ServicePort& p = s.spec.ports.emplace_back();
+    p.name = "p80";
+    p.port = 80;
+    p.protocol = "TCP";
+    f.services.push_back(std::move(s));
+
+    api::EndpointSlice e;
+    e.metadata.namespace_ = fmt::format("ns{}", i);
+    e.metadata.name = "svc-abcde";
+    e.metadata.labels["kubernetes.io/service-name"] = "svc";
+    e.addressType = "IPv4";
+    for (int j = 0; j < endpoints; ++j) {
+      api::Endpoint& ep = e.endpoints.emplace_back();
+      ep.addresses = {endpointIP(i, j)};
+      ep.conditions.ready = true;
+    }
+    api::EndpointPort& ep = e.ports.emplace_back();
+    ep.name = "p80";
+    ep.port = 80;
+    ep.protocol = "TCP";
+    f.slices.push_back(std::move(e));
+  }
+  return f;
+}
+
+// kube-proxy's iptables mode for these services (nat table), iptables-save format.
+std::string iptablesShape(int services, int endpoints) {
+  std::string chains, rules;
+  chains += ":PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n";
+  chains += ":POSTROUTING ACCEPT [0:0]\n:KUBE-SERVICES - [0:0]\n:KUBE-NODEPORTS - [0:0]\n";
+  chains += ":KUBE-POSTROUTING - [0:0]\n:KUBE-MARK-MASQ - [0:0]\n";
+  rules += "-A PREROUTING -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES\n";
+  rules += "-A OUTPUT -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES\n";
+  rules +=
+      "-A POSTROUTING -m comment --comment \"kubernetes postrouting rules\" -j KUBE-POSTROUTING\n";
+  rules += "-A KUBE-MARK-MASQ -j MARK --or-mark 0x4000\n";
+  rules += "-A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN\n";
+  rules += "-A KUBE-POSTROUTING -j MARK --xor-mark 0x4000\n";
+  rules +=
+      "-A KUBE-POSTROUTING -m comment --comment \"kubernetes service traffic requiring SNAT\" -j "
+      "MASQUERADE --random-fully\n";
+  for (int i = 0; i < services; ++i) {
+    const std::string name = fmt::format("ns{}/svc:p80", i);
+    const std::string svc = serviceChainName(name, "tcp");
+    chains += fmt::format(":{} - [0:0]\n", svc);
+    rules += fmt::format(
+        "-A KUBE-SERVICES -d {}/32 -p tcp -m comment --comment \"{} cluster IP\" -m tcp --dport 80 "
+        "-j {}\n",
+        clusterIP(i), name, svc);
+    rules += fmt::format(
+        "-A {} ! -s 10.0.0.0/8 -d {}/32 -p tcp -m comment --comment \"{} cluster IP\" -m tcp "
+        "--dport 80 -j KUBE-MARK-MASQ\n",
+        svc, clusterIP(i), name);
+    for (int j = 0; j < endpoints; ++j) {
+      const std::string ep = fmt::format("{}:80", endpointIP(i, j));
+      const std::string sep = endpointChainName(name, "tcp", ep);
+      chains += fmt::format(":{} - [0:0]\n", sep);
+      std::string statistic;
+      if (j < endpoints - 1)
+        statistic =
+            fmt::format(" -m statistic --mode random --probability {:.11f}", 1.0 / (endpoints - j));
+      rules += fmt::format("-A {} -m comment --comment \"{} -> {}\"{} -j {}\n", svc, name, ep,
+                           statistic, sep);
+      rules += fmt::format("-A {} -s {}/32 -m comment --comment \"{}\" -j KUBE-MARK-MASQ\n", sep,
+                           endpointIP(i, j), name);
+      rules += fmt::format(
+          "-A {} -p tcp -m comment --comment \"{}\" -m tcp -j DNAT --to-destination {}\n", sep,
+          name, ep);
+    }
+  }
+  rules +=
+      "-A KUBE-SERVICES -m comment --comment \"kubernetes service nodeports; NOTE: this must be "
+      "the "
+      "last rule in this chain\" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS\n";
+  return "*nat\n" + chains + rules + "COMMIT\n";
+}
+
+// kube-proxy's nftables mode, in the shape that matters for its cost: a dispatch
+// map, and per service one anonymous `numgen random mod N vmap { ... }`.
+std::string nftKubeProxyShape(int services, int endpoints) {
+  std::string out = "table ip kube-proxy {\n";
+  out += "\tmap service-ips {\n\t\ttype ipv4_addr . inet_proto . inet_service : verdict\n";
+  std::string elements;
+  std::string chains;
+  for (int i = 0; i < services; ++i) {
+    const std::string name = fmt::format("ns{}/svc:p80", i);
+    const std::string svc = "service-" + chainNameHash(name, "tcp");
+    elements += fmt::format("{}{} . tcp . 80 : goto {}", elements.empty() ? "" : ",\n\t\t\t",
+                            clusterIP(i), svc);
+    std::string vmap;
+    for (int j = 0; j < endpoints; ++j) {
+      const std::string ep = fmt::format("{}:80", endpointIP(i, j));
+      const std::string sep = "endpoint-" + chainNameHash(name, "tcp", ep);
+      vmap += fmt::format("{}{} : goto {}", j == 0 ? "" : ", ", j, sep);
+      chains += fmt::format(
+          "\tchain {} {{\n\t\tip saddr {} jump mark-for-masquerade\n\t\tmeta l4proto tcp dnat to "
+          "{}\n\t}}\n",
+          sep, endpointIP(i, j), ep);
+    }
+    chains += fmt::format(
+        "\tchain {} {{\n\t\tip daddr {} tcp dport 80 ip saddr != 10.0.0.0/8 jump "
+        "mark-for-masquerade\n\t\tnumgen random mod {} vmap {{ {} }}\n\t}}\n",
+        svc, clusterIP(i), endpoints, vmap);
+  }
+  if (!elements.empty())
+    out += "\t\telements = { " + elements + " }\n";
+  out += "\t}\n";
+  out += "\tchain mark-for-masquerade {\n\t\tmeta mark set meta mark | 0x4000\n\t}\n";
+  out +=
+      "\tchain masquerading {\n\t\tmeta mark & 0x4000 == 0 return\n\t\tmeta mark set meta mark ^ "
+      "0x4000\n\t\tmasquerade fully-random\n\t}\n";
+  out += "\tchain services {\n\t\tip daddr . meta l4proto . th dport vmap @service-ips\n\t}\n";
+  out +=
+      "\tchain nat-prerouting {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n"
+      "\t\tjump services\n\t}\n";
+  out +=
+      "\tchain nat-output {\n\t\ttype nat hook output priority -100; policy accept;\n"
+      "\t\tjump services\n\t}\n";
+  out +=
+      "\tchain nat-postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n"
+      "\t\tjump masquerading\n\t}\n";
+  return out + chains + "}\n";
+}
+
+// Moves this (single-threaded) process into a fresh network namespace; the
+// previous one vanishes with its tables.
+void freshNetns() {
+  if (unshare(CLONE_NEWNET) != 0) {
+    perror("unshare(CLONE_NEWNET) (run as root)");
+    std::exit(1);
+  }
+}
+
+// Runs `command` (a shell line) with a time cap; seconds taken, or nullopt past the cap.
+std::optional<double> timed(const std::string& command, int capSeconds) {
+  const auto t = Clock::now();
+  const std::string line = fmt::format(
+      "timeout -s KILL {} sh -c '{}' >/tmp/kubenode-bench-peer.log 2>&1", capSeconds, command);
+  int rc = std::system(line.c_str());
+  const double s = since(t);
+  if (WIFEXITED(rc) && WEXITSTATUS(rc) == 0)
+    return s;
+  if (s >= capSeconds - 0.5)
+    return std::nullopt;
+  std::ifstream log("/tmp/kubenode-bench-peer.log");
+  std::string first;
+  std::getline(log, first);
+  fmt::print(stderr, "peer failed ({}): {}\n", command, first);
+  return std::nullopt;
+}
+
+std::string writeTemp(const std::string& text) {
+  char path[] = "/tmp/kubenode-bench-XXXXXX";
+  int fd = mkstemp(path);
+  if (fd < 0 || write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+    perror("temp file");
+    std::exit(1);
+  }
+  close(fd);
+  return path;
+}
+
+// VmRSS or VmHWM of this process, in MB.
+double memoryMb(const std::string& field) {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind(field + ":", 0) == 0)
+      return std::stod(line.substr(field.size() + 1)) / 1024.0;
+  }
+  return 0;
+}
+void resetPeak() {
+  std::ofstream("/proc/self/clear_refs") << "5";
+}
+
+std::string seconds(std::optional<double> s, int cap) {
+  return s ? fmt::format("{:.3f} s", *s) : fmt::format("> {} s (cap)", cap);
+}
+int run(const std::vector<int>& sizes, int endpoints, int cap, bool peers, int changes) {
+  for (int n : sizes) {
+    fmt::print("== {} services x {} endpoints ==\n", n, endpoints);
+    double full = 0;
+    {
+      Fixture f = makeFixture(n, endpoints);
+      freshNetns();
+      auto writer = NetlinkRuleWriter::open();
+      if (!writer.ok()) {
+        fmt::print(stderr, "{}\n", writer.status().ToString());
+        return 1;
+      }
+      boost::asio::io_context io;
+      AsioTimeSource time(io);
+      NodeSettings node;
+      node.nodeName = "node-a";
+      node.clusterCIDR = parseCidr("10.0.0.0/8").value();
+      Proxier proxier({.node = node}, **writer, nullptr, time);
+      proxier.setServices(f.services);
+      proxier.setEndpointSlices(f.slices);
+      resetPeak();
+      const double before = memoryMb("VmRSS");
+      auto t = Clock::now();
+      SyncRecord r = proxier.syncProxyRules();
+      full = since(t);
+      if (!r.success) {
+        fmt::print(stderr, "full sync failed: {}\n", r.error);
+        return 1;
+      }
+      const ApplyStats full_stats = (*writer)->lastApplyStats();
+      fmt::print("kubenode table:            {} chains, {} rules\n", r.chainsProgrammed,
+                 r.rulesProgrammed);
+      fmt::print(
+          "kubenode full sync:        {:.3f} s (compute {:.3f} s, batch build {:.3f} s, "
+          "kernel {:.3f} s; {} messages, {:.1f} MB, one transaction)\n",
+          full, full - full_stats.buildSeconds - full_stats.kernelSeconds, full_stats.buildSeconds,
+          full_stats.kernelSeconds, full_stats.messages, full_stats.bytes / 1e6);
+      fmt::print(
+          "proxier memory:            {:.0f} MB at rest, {:.0f} MB peak during the sync "
+          "(process RSS; inputs {:.0f} MB before)\n",
+          memoryMb("VmRSS"), memoryMb("VmHWM"), before);
+      // One endpoint changes address, back and forth.
+      std::vector<double> times, kernel;
+      for (int k = 0; k < changes; ++k) {
+        f.slices[n / 2].endpoints[0].addresses = {
+            k % 2 == 0 ? fmt::format("10.250.0.{}", k % 200 + 1) : endpointIP(n / 2, 0)};
+        proxier.setEndpointSlices(f.slices);
+        t = Clock::now();
+        r = proxier.syncProxyRules();
+        times.push_back(since(t));
+        kernel.push_back((*writer)->lastApplyStats().kernelSeconds);
+        if (!r.success || r.full) {
+          fmt::print(stderr, "change failed: {}\n", r.error);
+          return 1;
+        }
+      }
+      std::sort(times.begin(), times.end());
+      std::sort(kernel.begin(), kernel.end());
+      fmt::print(
+          "kubenode one-endpoint change: {:.1f} ms median of {} (kernel {:.1f} ms; the rest is "
+          "recomputing and diffing the whole ruleset)\n",
+          times[times.size() / 2] * 1e3, times.size(), kernel[kernel.size() / 2] * 1e3);
+    }
+    if (!peers)
+      continue;
+    {
+      const std::string file = writeTemp(iptablesShape(n, endpoints));
+      freshNetns();
+      std::optional<double> s = timed("iptables-nft-restore < " + file, cap);
+      std::remove(file.c_str());
+      fmt::print("iptables-restore (kube-proxy iptables shape): {}  ratio {}\n", seconds(s, cap),
+                 s ? fmt::format("{:.1f}x", *s / full) : fmt::format("> {:.0f}x", cap / full));
+    }
+    {
+      const std::string file = writeTemp(nftKubeProxyShape(n, endpoints));
+      freshNetns();
+      std::optional<double> s = timed("nft -f " + file, cap);
+      std::remove(file.c_str());
+      fmt::print("nft -f (kube-proxy nftables shape):           {}  ratio {}\n", seconds(s, cap),
+                 s ? fmt::format("{:.1f}x", *s / full) : fmt::format("> {:.0f}x", cap / full));
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace kubenode::netfilter
+
+int main(int argc, char** argv) {
+  CLI::App app{"kubenode proxier benchmark: full sync and one-endpoint change vs peers"};
+  std::vector<int> sizes = {1000, 10000};
+  int endpoints = 10;
+  int cap = 120;
+  int changes = 5;
+  bool noPeers = false;
+  app.add_option("--sizes", sizes, "numbers of services")->delimiter(',');
+  app.add_option("--endpoints", endpoints, "endpoints per service")->check(CLI::Range(1, 250));
+  app.add_option("--cap", cap, "time cap per peer, seconds")->check(CLI::PositiveNumber);
+  app.add_option("--changes", changes, "one-endpoint changes to time")->check(CLI::Range(1, 100));
+  app.add_flag("--no-peers", noPeers, "skip iptables-restore and nft");
+  CLI11_PARSE(app, argc, argv);
+  for (int n : sizes) {
+    if (n < 1 || n > 60000) {
+      fmt::print(stderr, "--sizes: {} is outside 1-60000\n", n);
+      return 2;
+    }
+  }
+  return kubenode::netfilter::run(sizes, endpoints, cap, !noPeers, changes);
+}
