@@ -1,7 +1,9 @@
 // NetlinkConntrack against the real kernel in a private network namespace: real
 // UDP traffic through the proxier's DNAT creates conntrack entries; deleting
 // those of a removed endpoint removes exactly them, and deleting those of a
-// service that gains its first endpoint removes the entries to its cluster IP.
+// service that gains its first endpoint removes the entries to its cluster IP. And an
+// established TCP connection survives a full rebuild of the table (conntrack keeps its
+// NAT binding).
 #include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -167,6 +169,67 @@ TEST_F(ConntrackTest, DeletesStaleEntriesOfAServiceThatGetsItsFirstEndpoint) {
   EXPECT_EQ(*deleted, 5u);
   EXPECT_EQ(countEntries("dst=172.30.0.42 sport="), 0);
   EXPECT_EQ(countEntries("dst=172.30.0.43 sport="), 3);
+}
+
+// A connected TCP socket pair through the cluster IP: client -> ip:port, the server
+// side accepted from `listener`. Both with 5 s receive timeouts (no hangs).
+void connectThrough(Fd& client, Fd& server, const Fd& listener, const std::string& ip,
+                    uint16_t port) {
+  client.fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(client.fd, 0);
+  timeval timeout{5, 0};
+  setsockopt(client.fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  sockaddr_in a = address(ip, port);
+  ASSERT_EQ(connect(client.fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0) << strerror(errno);
+  server.fd = accept(listener.fd, nullptr, nullptr);
+  ASSERT_GE(server.fd, 0) << strerror(errno);
+  setsockopt(server.fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+}
+
+// Sends one byte each way and checks both arrive.
+void exchange(const Fd& client, const Fd& server, char c) {
+  char got = 0;
+  ASSERT_EQ(send(client.fd, &c, 1, 0), 1) << strerror(errno);
+  ASSERT_EQ(recv(server.fd, &got, 1, 0), 1) << strerror(errno);
+  EXPECT_EQ(got, c);
+  ASSERT_EQ(send(server.fd, &c, 1, 0), 1) << strerror(errno);
+  ASSERT_EQ(recv(client.fd, &got, 1, 0), 1) << strerror(errno);
+  EXPECT_EQ(got, c);
+}
+
+void listenTcp(Fd& s, const std::string& ip, uint16_t port) {
+  s.fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(s.fd, 0);
+  int one = 1;
+  setsockopt(s.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_in a = address(ip, port);
+  ASSERT_EQ(bind(s.fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0) << strerror(errno);
+  ASSERT_EQ(listen(s.fd, 8), 0);
+}
+
+TEST_F(ConntrackTest, EstablishedConnectionSurvivesAFullRebuild) {
+  std::vector<api::Service> services = {makeService("ns1", "svc1", "172.30.0.41")};
+  ASSERT_TRUE(
+      writer_
+          ->apply(testing::build(services, {makeSlice("ns1", "svc1", {{"10.180.0.1"}})}), nullptr)
+          .ok());
+  Fd l1, l2;
+  listenTcp(l1, "10.180.0.1", 80);
+  listenTcp(l2, "10.180.0.2", 80);
+  Fd client, server;
+  connectThrough(client, server, l1, "172.30.0.41", 80);
+  exchange(client, server, 'a');
+
+  // The whole table is replaced in one transaction by one whose only endpoint is
+  // 10.180.0.2: the established connection keeps its DNAT binding to 10.180.0.1.
+  absl::Status s = writer_->apply(
+      testing::build(services, {makeSlice("ns1", "svc1", {{"10.180.0.2"}})}), nullptr);
+  ASSERT_TRUE(s.ok()) << s;
+  exchange(client, server, 'b');
+  // New connections use the new rules.
+  Fd client2, server2;
+  connectThrough(client2, server2, l2, "172.30.0.41", 80);
+  exchange(client2, server2, 'c');
 }
 
 }  // namespace
