@@ -172,6 +172,12 @@ std::string TracePrinter::format(const TraceEvent& e) {
     verdict += " " + e.jumpTarget;
   switch (e.type) {
     case TraceEvent::Type::kRule: {
+      // Kernel 6.18 reports falling off a chain's end as a rule report without a handle
+      // (older kernels send kReturn); print both the same way.
+      if (!e.ruleHandle) {
+        out += fmt::format("{} end of chain (verdict {})\n", prefix, verdict);
+        break;
+      }
       std::string line = prefix + " rule";
       if (e.ruleHandle)
         line += fmt::format(" handle {}", *e.ruleHandle);
@@ -181,7 +187,7 @@ std::string TracePrinter::format(const TraceEvent& e) {
       break;
     }
     case TraceEvent::Type::kReturn:
-      out += fmt::format("{} return (verdict {})\n", prefix, verdict);
+      out += fmt::format("{} end of chain (verdict {})\n", prefix, verdict);
       break;
     case TraceEvent::Type::kPolicy:
       out += fmt::format("{} policy {}\n", prefix, verdict);

@@ -479,7 +479,10 @@ TEST(TracePrinter, PolicyAndReturnLines) {
   e.verdict = "continue";
   EXPECT_EQ(printer.format(e),
             "trace id 00000001 ip kubenode KUBE-SVC-X packet:\n"
-            "trace id 00000001 ip kubenode KUBE-SVC-X return (verdict continue)\n");
+            "trace id 00000001 ip kubenode KUBE-SVC-X end of chain (verdict continue)\n");
+  e.type = netfilter::TraceEvent::Type::kRule;  // kernel 6.18: a rule report without handle
+  EXPECT_EQ(printer.format(e),
+            "trace id 00000001 ip kubenode KUBE-SVC-X end of chain (verdict continue)\n");
   e.chain = "nat-output";
   e.type = netfilter::TraceEvent::Type::kPolicy;
   e.verdict = "accept";
