@@ -9,11 +9,24 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <fstream>
 #include <optional>
+#include <sstream>
 
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+
+#include "agent/events.h"
 #include "agent/http/http_server.h"
 #include "agent/metrics.h"
+#include "agent/pod_runtime_reader.h"
+#include "agent/pod_sync.h"
+#include "agent/pod_workers.h"
+#include "agent/pods/gc.h"
+#include "agent/pods/labels.h"
 #include "agent/runtime_health.h"
+#include "agent/runtime_watcher.h"
 #include "agent/static_pods.h"
 #include "api/json_codec.h"
 #include "cri/grpc_runtime_service.h"
@@ -38,6 +51,73 @@ std::string nodeName(const AgentConfig& config) {
   return name;
 }
 
+// --node-ip, else the first up, non-loopback IPv4 address (the kubelet's default: the
+// address of the node's hostname or its default route).
+std::vector<std::string> hostIps(const AgentConfig& config) {
+  if (!config.nodeIP.empty())
+    return {config.nodeIP};
+  std::vector<std::string> out;
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0)
+    return out;
+  for (ifaddrs* a = list; a != nullptr; a = a->ifa_next) {
+    if (a->ifa_addr == nullptr || a->ifa_addr->sa_family != AF_INET ||
+        (a->ifa_flags & IFF_LOOPBACK) || !(a->ifa_flags & IFF_UP))
+      continue;
+    char text[INET_ADDRSTRLEN] = {};
+    inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr, text, sizeof(text));
+    out.push_back(text);
+    break;
+  }
+  freeifaddrs(list);
+  return out;
+}
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int64_t memoryCapacityBytes() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  int64_t kb = 0;
+  while (in >> key >> kb) {
+    if (key == "MemTotal:")
+      return kb * 1024;
+    in.ignore(256, '\n');
+  }
+  return 0;
+}
+
+// The kubelet protects itself from the OOM killer (-999). Where lowering is refused
+// (containerd's restrict_oom_score_adj hosts, unprivileged containers) that is a warning.
+void protectFromOomKiller() {
+  std::ofstream out("/proc/self/oom_score_adj");
+  out << "-999";
+  out.flush();
+  if (!out)
+    spdlog::warn("could not set the agent's oom_score_adj to -999 ({}); continuing",
+                 std::strerror(errno));
+}
+
+PodSyncerOptions syncerOptions(const AgentConfig& config) {
+  PodSyncerOptions o;
+  o.node.nodeName = nodeName(config);
+  o.node.rootDir = config.rootDir;
+  o.node.podLogsDir = config.podLogsDir;
+  o.node.clusterDns = config.clusterDNS;
+  o.node.clusterDomain = config.clusterDomain;
+  o.node.hostResolvConf = pods::parseResolvConf(readFile("/etc/resolv.conf"));
+  o.node.podInfraImage = config.podInfraContainerImage;
+  o.hostIps = hostIps(config);
+  o.node.nodeIps = o.hostIps;
+  o.memoryCapacityBytes = memoryCapacityBytes();
+  return o;
+}
+
 sigset_t stopSignals() {
   sigset_t set;
   sigemptyset(&set);
@@ -59,7 +139,14 @@ class Agent {
         signals_(loop_, SIGTERM, SIGINT),
         runtimeWait_(loop_),
         readOnly_(loop_),
-        healthz_(loop_) {}
+        healthz_(loop_),
+        reader_(*runtime_),
+        events_(nodeName(config)),
+        syncer_(*runtime_, *runtime_, reader_, events_, syncerOptions(config)),
+        workers_(syncer_, events_),
+        watcher_(reader_, absl::Milliseconds(500),
+                 [this](const std::vector<std::string>& changed,
+                        const pods::RuntimeSnapshot& snapshot) { onRelist(changed, snapshot); }) {}
 
   absl::Status run() {
     signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
@@ -78,6 +165,14 @@ class Agent {
     sigset_t set = stopSignals();
     pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
     loop_.run();
+    watcher_.stop();
+    if (!workers_.stop(absl::Seconds(5))) {
+      // A worker is inside a long runtime call (a grace period): the pods keep running
+      // and the next start adopts them, so leave without waiting for it.
+      spdlog::info("kubenode stopped (a pod worker was still busy)");
+      spdlog::shutdown();
+      _exit(0);
+    }
     return absl::OkStatus();
   }
 
@@ -91,7 +186,18 @@ class Agent {
       readOnly_.route("/healthz", healthz);
       readOnly_.route("/pods", [this](const HttpRequest&) {
         api::PodList list;
-        list.items = pods_;
+        list.typeMeta = {.apiVersion = "v1", .kind = "PodList"};
+        list.items = workers_.podsWithStatus();
+        std::sort(list.items.begin(), list.items.end(), [](const api::Pod& a, const api::Pod& b) {
+          return std::tie(a.metadata.namespace_, a.metadata.name) <
+                 std::tie(b.metadata.namespace_, b.metadata.name);
+        });
+        return HttpResponse{200, api::encodeJson(list), "application/json"};
+      });
+      readOnly_.route("/events", [this](const HttpRequest&) {
+        api::EventList list;
+        list.typeMeta = {.apiVersion = "v1", .kind = "EventList"};
+        list.items = events_.all();
         return HttpResponse{200, api::encodeJson(list), "application/json"};
       });
       readOnly_.route("/metrics", [this](const HttpRequest&) {
@@ -153,8 +259,12 @@ class Agent {
                      c.reason().empty() ? "" : " reason=", c.reason());
       }
     }
+    protectFromOomKiller();
+    watcher_.start();
     if (!config_.podManifestPath.empty())
       startStaticPods();
+    else
+      workers_.setPods({});  // no source: every pod in the runtime is a leftover
     spdlog::info("kubenode is running");
   }
 
@@ -165,17 +275,55 @@ class Agent {
     staticPods_ = std::make_unique<StaticPodSource>(
         loop_, options,
         [this](const std::vector<api::Pod>& pods) {
-          pods_ = pods;
           spdlog::info("static pods: {} from the manifest directory", pods.size());
-          for (const api::Pod& pod : pods) {
-            spdlog::info("static pod {}/{} uid {}: {} container(s), {} init container(s)",
-                         pod.metadata.namespace_, pod.metadata.name, pod.metadata.uid,
-                         pod.spec.containers.size(), pod.spec.initContainers.size());
-          }
+          workers_.setPods(pods);
         },
         [](const std::string& error) { spdlog::error("{}", error); });
     if (absl::Status s = staticPods_->start(); !s.ok()) {
       spdlog::error("--pod-manifest-path: {}", std::string(s.message()));
+    }
+  }
+
+  // On the watcher's thread after each relist: wake the pods that changed; every few
+  // seconds terminate pods no source wants and collect garbage.
+  void onRelist(const std::vector<std::string>& changed, const pods::RuntimeSnapshot& snapshot) {
+    for (const std::string& uid : changed)
+      workers_.podChanged(uid);
+    const absl::Time now = absl::Now();
+    if (!workers_.sourcesReady() || now - lastHousekeeping_ < absl::Seconds(2))
+      return;
+    lastHousekeeping_ = now;
+    pods::RuntimeListing listing = pods::groupRuntimePods(snapshot);
+    std::set<std::string> known = workers_.knownUids();
+    for (const auto& [uid, pod] : listing.pods) {
+      if (known.contains(uid))
+        continue;
+      api::Pod orphan;
+      orphan.metadata.uid = uid;
+      orphan.metadata.name = pod.name;
+      orphan.metadata.namespace_ = pod.namespace_;
+      std::optional<int64_t> grace;
+      for (const cri::v1::Container& c : snapshot.containers) {
+        auto it = c.labels().find(std::string(pods::kPodUidLabel));
+        if (it != c.labels().end() && it->second == uid)
+          grace = pods::parseContainerAnnotations(c.annotations()).podTerminationGracePeriod;
+      }
+      workers_.terminateOrphan(orphan, grace);
+    }
+    pods::GcPlan plan = pods::planGarbageCollection(listing, known);
+    for (const std::string& id : plan.containers) {
+      if (absl::Status s = syncer_.removeContainer(id); !s.ok())
+        spdlog::warn("garbage collection: removing container {}: {}", id, std::string(s.message()));
+    }
+    for (const std::string& id : plan.sandboxes) {
+      if (absl::Status s = runtime_->removePodSandbox(id); !s.ok())
+        spdlog::warn("garbage collection: removing sandbox {}: {}", id, std::string(s.message()));
+    }
+    // Directories of pods that are neither wanted nor in the runtime any more.
+    PodVolumes volumes(syncer_.options().node);
+    for (const std::string& uid : volumes.podDirs()) {
+      if (!known.contains(uid) && !listing.pods.contains(uid))
+        volumes.tearDownUid(uid);
     }
   }
 
@@ -188,8 +336,13 @@ class Agent {
   boost::asio::steady_timer runtimeWait_;
   HttpServer readOnly_;
   HttpServer healthz_;
+  PodRuntimeReader reader_;
+  EventRecorder events_;
+  PodSyncer syncer_;
+  PodWorkers workers_;
+  RuntimeWatcher watcher_;
   std::unique_ptr<StaticPodSource> staticPods_;
-  std::vector<api::Pod> pods_;
+  absl::Time lastHousekeeping_ = absl::InfinitePast();
   const absl::Time started_ = absl::Now();
   absl::Time lastComplaint_ = absl::InfinitePast();
 };

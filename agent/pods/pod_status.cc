@@ -389,8 +389,9 @@ api::PodStatus computePodStatus(const api::Pod& pod, const PodRuntimeStatus& sta
     s.message = previous.message;
   }
   s.startTime = previous.startTime ? previous.startTime : std::optional<api::Time>(api::Time(now));
-  // The active deadline handler evicts: Failed, whatever the containers say.
-  if (terminalRank(s.phase) == 0 && pod.spec.activeDeadlineSeconds.has_value() &&
+  // The active deadline handler evicts: Failed, whatever the containers say (they have
+  // usually just been killed for it), unless the pod had already ended.
+  if (terminalRank(previous.phase) == 0 && pod.spec.activeDeadlineSeconds.has_value() &&
       now - s.startTime->time() >= absl::Seconds(*pod.spec.activeDeadlineSeconds)) {
     s.phase = "Failed";
     s.reason = "DeadlineExceeded";

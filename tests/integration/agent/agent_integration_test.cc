@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "absl/time/clock.h"
+#include "tests/harness/agent_process.h"
 #include "tests/harness/containerd_environment.h"
 #include "tests/harness/process.h"
 
@@ -24,56 +25,11 @@ namespace {
 using harness::ContainerdEnvironment;
 using ::testing::HasSubstr;
 
-struct HttpAnswer {
-  int status = 0;  // 0: no answer
-  std::string body;
-};
-
-HttpAnswer httpGet(uint16_t port, const std::string& path) {
-  namespace asio = boost::asio;
-  asio::io_context io;
-  asio::ip::tcp::socket socket(io);
-  boost::system::error_code ec;
-  socket.connect({asio::ip::make_address("127.0.0.1"), port}, ec);
-  if (ec)
-    return {};
-  std::string request = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-  asio::write(socket, asio::buffer(request), ec);
-  std::string out;
-  asio::read(socket, asio::dynamic_buffer(out), ec);
-  HttpAnswer answer;
-  if (out.size() < 12)
-    return answer;
-  answer.status = std::stoi(out.substr(9, 3));
-  size_t body = out.find("\r\n\r\n");
-  if (body != std::string::npos)
-    answer.body = out.substr(body + 4);
-  return answer;
-}
-
-// A free loopback port, chosen by the kernel.
-uint16_t freePort() {
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::acceptor acceptor(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
-  return acceptor.local_endpoint().port();
-}
-
-bool eventually(const std::function<bool()>& done, absl::Duration timeout) {
-  absl::Time deadline = absl::Now() + timeout;
-  while (!done()) {
-    if (absl::Now() > deadline)
-      return false;
-    absl::SleepFor(absl::Milliseconds(50));
-  }
-  return true;
-}
-
-std::string readFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using harness::eventually;
+using harness::freePort;
+using harness::HttpAnswer;
+using harness::httpGet;
+using harness::readFile;
 
 class AgentTest : public ::testing::Test {
  protected:
