@@ -124,4 +124,99 @@ RulesetDiff diffRulesets(const Ruleset& applied, const Ruleset& desired) {
   return d;
 }
 
+namespace {
+
+// The non-base chains, sorted by name, start after the base chains.
+std::vector<Chain>::iterator firstRegularChain(std::vector<Chain>& chains) {
+  return std::find_if(chains.begin(), chains.end(), [](const Chain& c) { return !c.base; });
+}
+
+Chain* findChainSorted(std::vector<Chain>& chains, const std::string& name) {
+  auto regular = firstRegularChain(chains);
+  for (auto it = chains.begin(); it != regular; ++it) {
+    if (it->name == name)
+      return &*it;
+  }
+  auto it = std::lower_bound(regular, chains.end(), name,
+                             [](const Chain& c, const std::string& n) { return c.name < n; });
+  return it != chains.end() && it->name == name ? &*it : nullptr;
+}
+
+Set* findSetSorted(std::vector<Set>& sets, const std::string& name) {
+  auto it = std::lower_bound(sets.begin(), sets.end(), name,
+                             [](const Set& s, const std::string& n) { return s.name < n; });
+  return it != sets.end() && it->name == name ? &*it : nullptr;
+}
+
+bool elementBefore(const SetElement& a, const SetElement& b) {
+  return a.key < b.key;
+}
+
+}  // namespace
+
+void applyDiff(Ruleset& r, const RulesetDiff& d) {
+  if (!d.chainsToDelete.empty()) {
+    const std::set<std::string> gone(d.chainsToDelete.begin(), d.chainsToDelete.end());
+    r.chains.erase(std::remove_if(r.chains.begin(), r.chains.end(),
+                                  [&](const Chain& c) { return gone.count(c.name) > 0; }),
+                   r.chains.end());
+  }
+  for (const std::string& name : d.chainsToFlush) {
+    if (Chain* c = findChainSorted(r.chains, name))
+      c->rules.clear();
+  }
+  for (const Chain& c : d.chainsToReplace) {
+    if (Chain* was = findChainSorted(r.chains, c.name))
+      was->rules = c.rules;
+  }
+  if (!d.chainsToAdd.empty()) {
+    std::vector<Chain> added = d.chainsToAdd;
+    std::vector<Chain> bases;
+    for (auto it = added.begin(); it != added.end();) {
+      if (it->base) {
+        bases.push_back(std::move(*it));
+        it = added.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    const auto byName = [](const Chain& a, const Chain& b) { return a.name < b.name; };
+    std::sort(added.begin(), added.end(), byName);
+    const size_t regular = static_cast<size_t>(firstRegularChain(r.chains) - r.chains.begin());
+    r.chains.insert(r.chains.begin() + static_cast<std::ptrdiff_t>(regular),
+                    std::make_move_iterator(bases.begin()), std::make_move_iterator(bases.end()));
+    const size_t middle = r.chains.size();
+    r.chains.insert(r.chains.end(), std::make_move_iterator(added.begin()),
+                    std::make_move_iterator(added.end()));
+    std::inplace_merge(r.chains.begin() + static_cast<std::ptrdiff_t>(regular + bases.size()),
+                       r.chains.begin() + static_cast<std::ptrdiff_t>(middle), r.chains.end(),
+                       byName);
+  }
+
+  for (const ElementChange& e : d.elementsToDelete) {
+    if (Set* s = findSetSorted(r.sets, e.set)) {
+      auto it = std::lower_bound(s->elements.begin(), s->elements.end(), e.element, elementBefore);
+      if (it != s->elements.end() && it->key == e.element.key)
+        s->elements.erase(it);
+    }
+  }
+  for (const std::string& name : d.setsToDelete) {
+    auto it =
+        std::find_if(r.sets.begin(), r.sets.end(), [&](const Set& s) { return s.name == name; });
+    if (it != r.sets.end())
+      r.sets.erase(it);
+  }
+  for (const Set& s : d.setsToAdd) {
+    auto it = std::lower_bound(r.sets.begin(), r.sets.end(), s.name,
+                               [](const Set& x, const std::string& n) { return x.name < n; });
+    r.sets.insert(it, s);
+  }
+  for (const ElementChange& e : d.elementsToAdd) {
+    if (Set* s = findSetSorted(r.sets, e.set)) {
+      auto it = std::lower_bound(s->elements.begin(), s->elements.end(), e.element, elementBefore);
+      s->elements.insert(it, e.element);
+    }
+  }
+}
+
 }  // namespace kubenode::netfilter

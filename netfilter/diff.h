@@ -54,4 +54,12 @@ struct RulesetDiff {
 // state (session affinity) and never diffed.
 RulesetDiff diffRulesets(const Ruleset& applied, const Ruleset& desired);
 
+// Changes `ruleset` as the kernel changes the table when it commits `diff`, so
+// that applyDiff(a, diffRulesets(a, b)) leaves a == b (chains kept base first then
+// by name, sets by name, elements by key). Lets the proxier keep its copy of the
+// applied ruleset current from a diff of only the service ports that changed,
+// without rebuilding the whole ruleset. Cost: proportional to the diff, plus one
+// pass over the chains when chains are deleted.
+void applyDiff(Ruleset& ruleset, const RulesetDiff& diff);
+
 }  // namespace kubenode::netfilter

@@ -23,6 +23,7 @@
 #include "api/endpoint_slice.h"
 #include "api/service.h"
 #include "netfilter/conntrack.h"
+#include "netfilter/diff.h"
 #include "netfilter/rule_writer.h"
 #include "netfilter/ruleset.h"
 #include "netfilter/time_source.h"
@@ -83,6 +84,8 @@ class Proxier {
   bool syncPending() const { return pending_; }
 
  private:
+  std::optional<RulesetDiff> serviceDiff(const std::vector<ServicePortInfo>& before,
+                                         const std::vector<ServicePortInfo>& after) const;
   void requestSync();
   void schedule();
   void onTimer();

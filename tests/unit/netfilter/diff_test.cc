@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "netfilter/chain_names.h"
+#include "tests/integration/netfilter/rulesets.h"
 #include "tests/unit/netfilter/fixtures.h"
 
 namespace kubenode::netfilter {
@@ -115,6 +116,43 @@ TEST(DiffTest, ChangedBaseHookNeedsAFullRebuild) {
   Ruleset b = a;
   b.chains[0].base->priority = -150;
   EXPECT_TRUE(diffRulesets(a, b).needsFullRebuild);
+}
+
+}  // namespace
+}  // namespace kubenode::netfilter
+
+namespace kubenode::netfilter {
+namespace {
+
+// applyDiff(a, diffRulesets(a, b)) == b for every pair of a varied set of rulesets.
+TEST(ApplyDiffTest, ApplyingTheDiffGivesTheDesiredRuleset) {
+  std::vector<Ruleset> rulesets = {
+      Ruleset{},
+      testing::everyFeature(),
+      testing::manyServices(3, 2),
+      testing::manyServices(5, 3),
+      testing::manyServices(5, 3,
+                            [](std::vector<api::EndpointSlice>& s) {
+                              s[2].endpoints[1].addresses = {"10.200.0.9"};
+                              s[4].endpoints.clear();
+                            }),
+      build({makeService("ns3", "svc3", "172.30.0.43",
+                         [](api::Service& s) {
+                           s.spec.sessionAffinity = "ClientIP";
+                           s.spec.sessionAffinityConfig =
+                               api::SessionAffinityConfig{api::ClientIPConfig{60}};
+                         })},
+            {makeSlice("ns3", "svc3", {{"10.180.0.5"}, {"10.180.0.6"}})}),
+  };
+  for (size_t i = 0; i < rulesets.size(); ++i) {
+    for (size_t j = 0; j < rulesets.size(); ++j) {
+      if (rulesets[j].chains.empty())
+        continue;  // nothing builds an empty ruleset; deleting base chains is cleanup's job
+      Ruleset a = rulesets[i];
+      applyDiff(a, diffRulesets(rulesets[i], rulesets[j]));
+      EXPECT_EQ(a, rulesets[j]) << "from " << i << " to " << j;
+    }
+  }
 }
 
 }  // namespace

@@ -7,6 +7,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include "netfilter/fake_rule_writer.h"
 #include "netfilter/fake_time_source.h"
 #include "tests/unit/netfilter/fixtures.h"
@@ -222,6 +224,85 @@ TEST_F(ProxierTest, SyncProxyRulesRunsAtOnceWithoutStart) {
   EXPECT_TRUE(r.full);
   EXPECT_EQ(*writer_.table(), expected(services(), slices()));
   EXPECT_EQ(*proxier_.lastApplied(), expected(services(), slices()));
+}
+
+// Each sync after the first diffs only the changed service ports; whatever the
+// change, the table must end up exactly as a full build of everything (the fake
+// writer also refuses a diff that differs from the whole-table diff).
+TEST_F(ProxierTest, IncrementalSyncsMatchAFullBuildThroughManyChanges) {
+  using Mutation =
+      std::function<void(std::vector<api::Service>&, std::vector<api::EndpointSlice>&)>;
+  std::vector<api::Service> svcs = services();
+  std::vector<api::EndpointSlice> eps = slices();
+  proxier_.setServices(svcs);
+  proxier_.setEndpointSlices(eps);
+  proxier_.start();
+  time_.advance(milliseconds(0));
+  const std::vector<std::pair<std::string, Mutation>> steps = {
+      {"endpoint added",
+       [](auto&, auto& e) {
+         e[0].endpoints.push_back(e[0].endpoints[0]);
+         e[0].endpoints.back().addresses = {"10.180.0.7"};
+       }},
+      {"service added",
+       [](auto& s, auto& e) {
+         s.push_back(makeService("ns3", "svc3", "172.30.0.43"));
+         e.push_back(makeSlice("ns3", "svc3", {{"10.180.0.8"}}));
+       }},
+      {"last endpoint gone (reject)", [](auto&, auto& e) { e[1].endpoints.clear(); }},
+      {"endpoints back",
+       [](auto&, auto& e) {
+         e[1].endpoints = {{}};
+         e[1].endpoints[0].addresses = {"10.180.0.9"};
+         e[1].endpoints[0].conditions.ready = true;
+       }},
+      {"client IP affinity",
+       [](auto& s, auto&) {
+         s[0].spec.sessionAffinity = "ClientIP";
+         s[0].spec.sessionAffinityConfig = api::SessionAffinityConfig{api::ClientIPConfig{60}};
+       }},
+      {"affinity timeout",
+       [](auto& s, auto&) {
+         s[0].spec.sessionAffinityConfig = api::SessionAffinityConfig{api::ClientIPConfig{90}};
+       }},
+      {"node port, local policy, external IP",
+       [](auto& s, auto& e) {
+         s[2].spec.type = "NodePort";
+         s[2].spec.ports[0].nodePort = 30080;
+         s[2].spec.externalTrafficPolicy = "Local";
+         s[2].spec.externalIPs = {"192.168.99.5"};
+         e[2].endpoints[0].nodeName = "node-a";
+       }},
+      {"load balancer with source ranges",
+       [](auto& s, auto&) {
+         s[1].spec.type = "LoadBalancer";
+         s[1].spec.ports[0].nodePort = 30081;
+         s[1].status.loadBalancer.ingress = {{.ip = "5.6.7.8"}};
+         s[1].spec.loadBalancerSourceRanges = {"203.0.113.0/25"};
+       }},
+      {"service removed",
+       [](auto& s, auto& e) {
+         s.erase(s.begin());
+         e.erase(e.begin());
+       }},
+      {"everything removed",
+       [](auto& s, auto& e) {
+         s.clear();
+         e.clear();
+       }},
+  };
+  for (const auto& [what, mutate] : steps) {
+    mutate(svcs, eps);
+    proxier_.setServices(svcs);
+    proxier_.setEndpointSlices(eps);
+    time_.advance(seconds(1));
+    ASSERT_TRUE(writer_.applies().back().result.ok())
+        << what << ": " << writer_.applies().back().result;
+    EXPECT_FALSE(writer_.applies().back().full) << what;
+    ASSERT_TRUE(writer_.table());
+    EXPECT_EQ(*writer_.table(), expected(svcs, eps)) << what;
+    EXPECT_EQ(*proxier_.lastApplied(), expected(svcs, eps)) << what;
+  }
 }
 
 }  // namespace
