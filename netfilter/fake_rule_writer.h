@@ -1,6 +1,7 @@
 // Stateful fakes of the proxier's side effects, for unit tests of the sync loop:
-// FakeRuleWriter holds the "kernel's" ruleset and checks that every diff was
-// computed against exactly what it holds; FakeConntrack records cleanups.
+// FakeRuleWriter holds the "kernel's" ruleset and applies diffs to it as the
+// kernel would (refusing, all or nothing, a diff that does not fit what it
+// holds); FakeConntrack records cleanups.
 //
 //   FakeRuleWriter writer;
 //   writer.failNext(absl::UnavailableError("ENOBUFS"));
@@ -9,10 +10,16 @@
 //   writer.flushTable();  // drift, as `nft flush table` behind the agent's back
 #pragma once
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <optional>
+#include <set>
+#include <string>
 #include <vector>
 
 #include "netfilter/conntrack.h"
+#include "netfilter/diff.h"
 #include "netfilter/rule_writer.h"
 
 namespace kubenode::netfilter {
@@ -33,13 +40,16 @@ class FakeRuleWriter : public RuleWriter {
     if (!nextError_.ok()) {
       a.result = nextError_;
       nextError_ = absl::OkStatus();
-    } else if (!a.full && !table_) {
-      a.result = absl::AbortedError("table missing");
-    } else if (!a.full && !sameDiff(diffRulesets(*table_, desired), *diff)) {
-      // The caller diffed against something other than what the kernel holds.
-      a.result = absl::AbortedError("diff does not apply to the table");
-    } else {
+    } else if (a.full) {
       table_ = desired;
+    } else if (!table_) {
+      a.result = absl::AbortedError("table missing");
+    } else {
+      // As the kernel: every object the diff changes or removes must exist, and
+      // every object it adds must not; all or nothing.
+      a.result = check(*table_, *diff);
+      if (a.result.ok())
+        applyDiff(*table_, *diff);
     }
     applies_.push_back(a);
     return a.result;
@@ -71,12 +81,45 @@ class FakeRuleWriter : public RuleWriter {
   int cleanups() const { return cleanups_; }
 
  private:
-  static bool sameDiff(const RulesetDiff& a, const RulesetDiff& b) {
-    return a.setsToAdd == b.setsToAdd && a.setsToDelete == b.setsToDelete &&
-           a.chainsToAdd == b.chainsToAdd && a.chainsToReplace == b.chainsToReplace &&
-           a.chainsToFlush == b.chainsToFlush && a.chainsToDelete == b.chainsToDelete &&
-           a.elementsToDelete == b.elementsToDelete && a.elementsToAdd == b.elementsToAdd &&
-           a.needsFullRebuild == b.needsFullRebuild;
+  static absl::Status check(const Ruleset& t, const RulesetDiff& d) {
+    std::set<std::string> chains, sets;
+    for (const Chain& c : t.chains)
+      chains.insert(c.name);
+    for (const Set& s : t.sets)
+      sets.insert(s.name);
+    auto missing = [](const std::set<std::string>& names, const std::string& name,
+                      std::string_view what) -> absl::Status {
+      if (!names.count(name))
+        return absl::AbortedError(fmt::format("{} {} missing", what, name));
+      return absl::OkStatus();
+    };
+    for (const Chain& c : d.chainsToReplace)
+      if (auto s = missing(chains, c.name, "chain"); !s.ok())
+        return s;
+    for (const std::string& n : d.chainsToFlush)
+      if (auto s = missing(chains, n, "chain"); !s.ok())
+        return s;
+    for (const std::string& n : d.chainsToDelete)
+      if (auto s = missing(chains, n, "chain"); !s.ok())
+        return s;
+    for (const std::string& n : d.setsToDelete)
+      if (auto s = missing(sets, n, "set"); !s.ok())
+        return s;
+    for (const ElementChange& e : d.elementsToDelete) {
+      const Set* s = t.findSet(e.set);
+      if (s == nullptr || std::none_of(s->elements.begin(), s->elements.end(),
+                                       [&](const SetElement& x) { return x.key == e.element.key; }))
+        return absl::AbortedError(fmt::format("element missing from {}", e.set));
+    }
+    for (const Chain& c : d.chainsToAdd)
+      if (chains.count(c.name))
+        return absl::AbortedError(fmt::format("chain {} exists", c.name));
+    for (const std::string& n : d.setsToDelete)
+      sets.erase(n);
+    for (const Set& s : d.setsToAdd)
+      if (sets.count(s.name))
+        return absl::AbortedError(fmt::format("set {} exists", s.name));
+    return absl::OkStatus();
   }
 
   std::optional<Ruleset> table_;

@@ -1,6 +1,7 @@
 #include "netfilter/proxier.h"
 
 #include <fmt/format.h>
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -130,18 +131,27 @@ bool onlyServiceObjects(const RulesetDiff& d) {
 // service port's chains and elements depend only on that port (README.md,
 // "Why this shape"), so the diff between the rulesets of just the changed ports,
 // before and after, is the diff of the whole table. Anything else in that diff
-// would mean the assumption broke: then nullopt, and the caller diffs the whole
-// ruleset.
-std::optional<RulesetDiff> Proxier::serviceDiff(const std::vector<ServicePortInfo>& before,
-                                                const std::vector<ServicePortInfo>& after) const {
+// would mean the assumption broke: then nullopt, and the caller rebuilds fully.
+std::optional<Proxier::ServiceDiff> Proxier::serviceDiff(
+    const std::vector<ServicePortInfo>& before, const std::vector<ServicePortInfo>& after) const {
   std::vector<ServicePortInfo> was, now;
   changedPorts(before, after, was, now);
+  ServiceDiff out;
   if (was.empty() && now.empty())
-    return RulesetDiff{};
-  RulesetDiff d = diffRulesets(buildRuleset(was, options_.node), buildRuleset(now, options_.node));
-  if (!onlyServiceObjects(d))
+    return out;
+  const Ruleset old = buildRuleset(was, options_.node);
+  const Ruleset fresh = buildRuleset(now, options_.node);
+  out.diff = diffRulesets(old, fresh);
+  if (!onlyServiceObjects(out.diff))
     return std::nullopt;
-  return d;
+  auto rules = [](const Ruleset& r) {
+    size_t n = 0;
+    for (const Chain& c : r.chains)
+      n += c.rules.size();
+    return static_cast<std::ptrdiff_t>(n);
+  };
+  out.rulesDelta = rules(fresh) - rules(old);
+  return out;
 }
 
 SyncRecord Proxier::syncProxyRules(bool periodic) {
@@ -156,16 +166,15 @@ SyncRecord Proxier::syncProxyRules(bool periodic) {
   ServicePorts ports = buildServicePorts(services_, slices_, options_.node.nodeName);
   warnings_ = std::move(ports.warnings);
 
-  bool full = needFull_ || !lastApplied_;
+  bool full = needFull_ || !applied_;
   if (periodic && !full) {
-    // Drift check: a cheap read-back of sentinels, compared with what the last
-    // applied ruleset should look like.
-    const ReadBackRequest request = readBackRequestFor(*lastApplied_);
-    absl::StatusOr<TableState> state = writer_.readBack(request);
+    // Drift check: a cheap read-back of sentinels, compared with what the
+    // applied table should hold.
+    absl::StatusOr<TableState> state = writer_.readBack(applied_->request);
     if (!state.ok()) {
       record.drift = fmt::format("read-back failed: {}", std::string(state.status().message()));
     } else {
-      record.drift = describeDrift(expectedTableState(*lastApplied_, request), *state);
+      record.drift = describeDrift(applied_->expected, *state);
     }
     if (!record.drift.empty()) {
       spdlog::warn("proxier: table ip {} changed behind kubenode's back ({}); rebuilding it",
@@ -174,33 +183,68 @@ SyncRecord Proxier::syncProxyRules(bool periodic) {
     }
   }
 
+  std::optional<ServiceDiff> change;
+  if (!full) {
+    change = serviceDiff(lastPorts_, ports.ports);
+    if (!change) {
+      spdlog::warn("proxier: a service change touched shared objects; rebuilding the table");
+      full = true;
+    }
+  }
+
   absl::Status status;
   if (full) {
     Ruleset desired = buildRuleset(ports.ports, options_.node);
     status = writer_.apply(desired, nullptr);
-    lastApplied_ = std::move(desired);
-  } else if (std::optional<RulesetDiff> diff = serviceDiff(lastPorts_, ports.ports)) {
-    // Only the service ports that changed were rebuilt and diffed; the copy of
-    // the applied ruleset follows the diff. On failure it no longer matches the
-    // kernel, which does not matter: the next sync is a full rebuild.
-    if (!diff->empty()) {
-      applyDiff(*lastApplied_, *diff);
-      status = writer_.apply(*lastApplied_, &*diff);
+    if (status.ok()) {
+      Applied a;
+      a.request = readBackRequestFor(desired);
+      a.expected = expectedTableState(desired, a.request);
+      for (const Chain& c : desired.chains)
+        a.rules += c.rules.size();
+      a.chains = desired.chains.size();
+      applied_ = std::move(a);
     }
-  } else {
-    Ruleset desired = buildRuleset(ports.ports, options_.node);
-    RulesetDiff d = diffRulesets(*lastApplied_, desired);
-    if (!d.empty())
-      status = writer_.apply(desired, &d);
-    lastApplied_ = std::move(desired);
+    // A full build allocates the whole ruleset (over 100 MB at 10,000 services),
+    // freed right here; glibc keeps freed heap pages mapped unless asked, so the
+    // proxier would sit at its peak size for good.
+    desired = Ruleset{};
+    malloc_trim(0);
+  } else if (!change->diff.empty()) {
+    // With a diff the writer reads only the table's family and name.
+    Ruleset table;
+    table.table = options_.node.tableName;
+    const RulesetDiff& d = change->diff;
+    status = writer_.apply(table, &d);
+    if (status.ok()) {
+      // The diff holds service objects only: the sentinel chains keep their
+      // rules; the table's object count and the dispatch maps' elements move.
+      TableState& e = applied_->expected;
+      const std::ptrdiff_t chains = static_cast<std::ptrdiff_t>(d.chainsToAdd.size()) -
+                                    static_cast<std::ptrdiff_t>(d.chainsToDelete.size());
+      const std::ptrdiff_t sets = static_cast<std::ptrdiff_t>(d.setsToAdd.size()) -
+                                  static_cast<std::ptrdiff_t>(d.setsToDelete.size());
+      e.objects = static_cast<uint32_t>(static_cast<std::ptrdiff_t>(e.objects) + chains + sets);
+      for (const ElementChange& c : d.elementsToDelete) {
+        if (auto it = e.elementCounts.find(c.set); it != e.elementCounts.end())
+          --it->second;
+      }
+      for (const ElementChange& c : d.elementsToAdd) {
+        if (auto it = e.elementCounts.find(c.set); it != e.elementCounts.end())
+          ++it->second;
+      }
+      applied_->chains =
+          static_cast<size_t>(static_cast<std::ptrdiff_t>(applied_->chains) + chains);
+      applied_->rules =
+          static_cast<size_t>(static_cast<std::ptrdiff_t>(applied_->rules) + change->rulesDelta);
+    }
   }
   record.full = full;
   record.success = status.ok();
   if (status.ok()) {
     needFull_ = false;
-    for (const Chain& c : lastApplied_->chains)
-      record.rulesProgrammed += c.rules.size();
-    record.chainsProgrammed = lastApplied_->chains.size();
+    record.rulesProgrammed = applied_->rules;
+    record.chainsProgrammed = applied_->chains;
     if (conntrack_ != nullptr) {
       ConntrackCleanup cleanup = conntrackCleanupFor(lastPorts_, ports.ports);
       if (!cleanup.empty()) {

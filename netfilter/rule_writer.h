@@ -60,8 +60,10 @@ std::string describeDrift(const TableState& expected, const TableState& actual);
 class RuleWriter {
  public:
   virtual ~RuleWriter() = default;
-  // Program `desired`. With `diff` (from diffRulesets(lastApplied, desired))
-  // send only the changes; without it rebuild the whole table. One atomic
+  // Program `desired`. With `diff` (from diffRulesets(lastApplied, desired), or
+  // an equal diff of only the changed service ports) send only the changes, and
+  // read nothing of `desired` but its family and table name; without it rebuild
+  // the whole table from `desired`. One atomic
   // transaction either way: on error nothing of it is applied. Codes:
   // kAborted when the kernel's table is not what the diff assumed (the caller
   // should rebuild fully), kUnavailable for transient kernel resource errors,
