@@ -43,7 +43,16 @@
 #include <thread>
 #include <vector>
 
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+
 #include "absl/strings/str_split.h"
+#include "api/manifest.h"
+#include "netfilter/conntrack.h"
+#include "netfilter/fake_time_source.h"
+#include "netfilter/netlink_rule_writer.h"
+#include "netfilter/proxier.h"
 #include "tests/harness/namespaces.h"
 #include "tests/harness/process.h"
 
@@ -605,6 +614,177 @@ TEST_F(ProxyTrafficTest, CleanupRemovesTheTableAndTrafficStopsBeingTranslated) {
   EXPECT_NE(r.error, 0);  // nothing answers for the cluster IP any more
   // Running it again is no error.
   ASSERT_OK(run({kKubenode, "proxy", "cleanup"}));
+}
+
+// ---- Through the Proxier, as the daemon programs them ----------------------------
+
+struct Objects {
+  std::vector<api::Service> services;
+  std::vector<api::EndpointSlice> slices;
+};
+
+Objects decode(const std::string& yaml) {
+  Objects out;
+  absl::StatusOr<api::Manifest> m = api::decodeManifest("test.yaml", yaml);
+  EXPECT_TRUE(m.ok()) << m.status();
+  if (!m.ok())
+    return out;
+  for (const api::Object& o : m->objects) {
+    if (const auto* s = std::get_if<api::Service>(&o))
+      out.services.push_back(*s);
+    if (const auto* s = std::get_if<api::EndpointSlice>(&o))
+      out.slices.push_back(*s);
+  }
+  return out;
+}
+
+netfilter::NodeSettings testNode() {
+  netfilter::NodeSettings node;
+  node.nodeName = "node-a";
+  node.clusterCIDR = netfilter::parseCidr("10.244.0.0/16").value();
+  return node;
+}
+
+// One UDP socket of the client pod with a fixed source port, so that every datagram
+// belongs to one conntrack entry.
+class UdpFlow {
+ public:
+  explicit UdpFlow(const Netns& client) {
+    fd_.fd = inNetns(client, [] {
+      int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+      sockaddr_in from = makeAddress("0.0.0.0", 40000);
+      bind(s, reinterpret_cast<sockaddr*>(&from), sizeof(from));
+      return s;
+    });
+  }
+  Reply ask(const std::string& ip, uint16_t port) {
+    Reply r;
+    sockaddr_in to = makeAddress(ip, port);
+    sendto(fd_.fd, "?", 1, 0, reinterpret_cast<sockaddr*>(&to), sizeof(to));
+    pollfd in{fd_.fd, POLLIN, 0};
+    if (poll(&in, 1, 2000) <= 0) {
+      r.error = ETIMEDOUT;
+      return r;
+    }
+    char buffer[256];
+    ssize_t n = recv(fd_.fd, buffer, sizeof(buffer), 0);
+    if (n < 0) {
+      r.error = errno;
+      return r;
+    }
+    return parseReply(std::string(buffer, n), r);
+  }
+
+ private:
+  UniqueFd fd_;
+};
+
+TEST_F(ProxyTrafficTest, UdpConntrackEntriesOfARemovedEndpointAreDeleted) {
+  absl::StatusOr<std::unique_ptr<netfilter::NetlinkRuleWriter>> writer =
+      netfilter::NetlinkRuleWriter::open();
+  ASSERT_OK(writer);
+  absl::StatusOr<std::unique_ptr<netfilter::NetlinkConntrack>> conntrack =
+      netfilter::NetlinkConntrack::open();
+  ASSERT_OK(conntrack);
+  netfilter::FakeTimeSource time;  // syncs run directly below
+  netfilter::Proxier proxier({.node = testNode()}, **writer, conntrack->get(), time);
+  Objects all = decode(service("dns", "10.96.0.15", 53, "", "UDP") + "---\n" +
+                       slice("dns", kBackends, kBackendUdpPort, "UDP"));
+  proxier.setServices(all.services);
+  proxier.setEndpointSlices(all.slices);
+  netfilter::SyncRecord first = proxier.syncProxyRules();
+  ASSERT_TRUE(first.success) << first.error;
+
+  UdpFlow flow(ns("client"));
+  Reply before = flow.ask("10.96.0.15", 53);
+  ASSERT_EQ(before.error, 0) << std::strerror(before.error);
+  for (int i = 0; i < 5; ++i)
+    EXPECT_EQ(flow.ask("10.96.0.15", 53).backend, before.backend);  // one conntrack entry
+
+  // The backend that answered leaves the slice. Its server keeps running, so a stale
+  // entry would keep sending the flow there.
+  std::vector<std::string> rest;
+  for (size_t i = 0; i < kBackends.size(); ++i) {
+    if ("be" + std::to_string(i + 1) != before.backend)
+      rest.push_back(kBackends[i]);
+  }
+  ASSERT_EQ(rest.size(), 2u);
+  proxier.setEndpointSlices(decode(slice("dns", rest, kBackendUdpPort, "UDP")).slices);
+  netfilter::SyncRecord second = proxier.syncProxyRules();
+  ASSERT_TRUE(second.success) << second.error;
+  EXPECT_GE(second.conntrackEntriesDeleted, 1u);
+
+  Reply after = flow.ask("10.96.0.15", 53);
+  ASSERT_EQ(after.error, 0) << std::strerror(after.error);
+  EXPECT_NE(after.backend, before.backend);
+  EXPECT_EQ(after.peer, "10.244.1.20");
+}
+
+// Records every sync; written on the io thread, read after it stopped.
+struct Syncs : netfilter::SyncObserver {
+  void onSync(const netfilter::SyncRecord& r) override { records.push_back(r); }
+  std::vector<netfilter::SyncRecord> records;
+};
+
+// Polls a TCP request from the client pod until it is answered or the deadline passes.
+bool answeredWithin(const Netns& client, const std::string& ip, uint16_t port,
+                    std::chrono::milliseconds timeout) {
+  auto deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    Reply r = inNetns(client, [&] { return tcpRequest(ip, port, std::chrono::milliseconds(200)); });
+    if (r.error == 0 && !r.backend.empty())
+      return true;
+  }
+  return false;
+}
+
+TEST_F(ProxyTrafficTest, TheProxierRepairsATableFlushedBehindItsBack) {
+  ASSERT_OK(run({kKubenode, "proxy", "cleanup"}));  // the proxier alone programs this test
+  absl::StatusOr<std::unique_ptr<netfilter::NetlinkRuleWriter>> writer =
+      netfilter::NetlinkRuleWriter::open();
+  ASSERT_OK(writer);
+  boost::asio::io_context io;
+  auto work = boost::asio::make_work_guard(io);
+  netfilter::AsioTimeSource time(io);
+  Syncs syncs;
+  Objects all =
+      decode(service("web", "10.96.0.10", 80) + "---\n" + slice("web", kBackends, kBackendTcpPort));
+  auto proxier = std::make_unique<netfilter::Proxier>(
+      netfilter::ProxierOptions{.node = testNode(),
+                                .minSyncPeriod = std::chrono::milliseconds(100),
+                                .syncPeriod = std::chrono::milliseconds(500)},
+      **writer, nullptr, time, &syncs);
+  boost::asio::post(io, [&] {
+    proxier->setServices(all.services);
+    proxier->setEndpointSlices(all.slices);
+    proxier->start();
+  });
+  std::thread loop([&] { io.run(); });
+  struct Stop {
+    boost::asio::io_context& io;
+    std::thread& loop;
+    ~Stop() {
+      io.stop();
+      if (loop.joinable())
+        loop.join();
+    }
+  } stop{io, loop};
+
+  ASSERT_TRUE(answeredWithin(ns("client"), "10.96.0.10", 80, std::chrono::seconds(10)));
+  ASSERT_OK(run({"nft", "flush", "table", "ip", "kubenode"}));
+  Reply broken = inNetns(
+      ns("client"), [] { return tcpRequest("10.96.0.10", 80, std::chrono::milliseconds(300)); });
+  EXPECT_NE(broken.error, 0);  // the flush did break the service
+  // The periodic sync reads the table back, sees the drift and rebuilds it.
+  EXPECT_TRUE(answeredWithin(ns("client"), "10.96.0.10", 80, std::chrono::seconds(10)));
+
+  io.stop();
+  loop.join();  // the records are read below, on this thread
+  bool repaired = false;
+  for (const netfilter::SyncRecord& r : syncs.records)
+    repaired = repaired || (!r.drift.empty() && r.full && r.success);
+  EXPECT_TRUE(repaired);
+  proxier.reset();
 }
 
 // Reads a file that a child process appends to.
