@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <set>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -60,6 +62,61 @@ absl::Status drain(int fd, LogPrinter& printer, const std::string& path) {
     if (n == 0)
       return absl::OkStatus();
     printer.feed(std::string_view(buffer, static_cast<size_t>(n)));
+  }
+}
+
+// The rotated files of `logName`, oldest first, and the index of the first one rotated after
+// `followed`: the one after it when it is found by its inode, else (compressed meanwhile, so
+// a new inode) the first one last written after it (compression keeps the times).
+std::pair<std::vector<std::string>, size_t> rotatedAfter(const std::string& dir,
+                                                         const std::string& logName,
+                                                         const struct stat& followed) {
+  std::vector<std::string> rotated = rotatedLogNames(listDirectory(dir), logName);
+  std::vector<struct stat> stats(rotated.size());
+  for (size_t i = 0; i < rotated.size(); ++i) {
+    if (::stat((dir + "/" + rotated[i]).c_str(), &stats[i]) != 0)
+      stats[i] = {};
+    if (stats[i].st_ino == followed.st_ino && stats[i].st_dev == followed.st_dev)
+      return {std::move(rotated), i + 1};
+  }
+  auto later = [](const timespec& a, const timespec& b) {
+    return a.tv_sec != b.tv_sec ? a.tv_sec > b.tv_sec : a.tv_nsec > b.tv_nsec;
+  };
+  for (size_t i = 0; i < rotated.size(); ++i) {
+    if (later(stats[i].st_mtim, followed.st_mtim))
+      return {std::move(rotated), i};
+  }
+  const size_t none = rotated.size();
+  return {std::move(rotated), none};
+}
+
+// The name the followed file has now among the rotated files; empty when it is not there.
+std::string rotatedName(const std::string& dir, const std::string& logName,
+                        const struct stat& followed) {
+  for (const std::string& name : rotatedLogNames(listDirectory(dir), logName)) {
+    struct stat st {};
+    if (::stat((dir + "/" + name).c_str(), &st) == 0 && st.st_ino == followed.st_ino &&
+        st.st_dev == followed.st_dev) {
+      return name;
+    }
+  }
+  return "";
+}
+
+// Prints whole rotated files: those rotated after the followed one when rotations came
+// faster than we woke up.
+void printRotated(const std::string& dir, const std::vector<std::string>& names, size_t from,
+                  LogPrinter& printer) {
+  for (size_t i = from; i < names.size(); ++i) {
+    const std::string path = dir + "/" + names[i];
+    const bool compressed = path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0;
+    absl::StatusOr<std::string> text = readLogFile({.path = path, .compressed = compressed});
+    if (!text.ok() && !compressed) {
+      // Compressed meanwhile.
+      text = readLogFile({.path = path + std::string(kCompressSuffix), .compressed = true});
+    }
+    if (text.ok())
+      printer.feed(*text);
   }
 }
 
@@ -174,6 +231,7 @@ absl::Status followLog(const std::string& path, uint64_t offset, LogPrinter& pri
                        const FollowOptions& options) {
   const size_t slash = path.rfind('/');
   const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
+  const std::string logName = slash == std::string::npos ? path : path.substr(slash + 1);
   Fd inotify(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
   if (inotify.fd < 0)
     return absl::InternalError(fmt::format("inotify: {}", std::strerror(errno)));
@@ -184,6 +242,26 @@ absl::Status followLog(const std::string& path, uint64_t offset, LogPrinter& pri
           IN_MODIFY | IN_CREATE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE | IN_CLOSE_WRITE) < 0) {
     return absl::InternalError(fmt::format("watching {}: {}", dir, std::strerror(errno)));
   }
+  // Names of files closed after writing, since the last switch of files.
+  std::set<std::string> closed;
+  auto waitForEvents = [&](int timeoutMs) -> absl::Status {
+    pollfd p{.fd = inotify.fd, .events = POLLIN, .revents = 0};
+    const int ready = ::poll(&p, 1, timeoutMs);
+    if (ready < 0 && errno != EINTR)
+      return absl::InternalError(fmt::format("waiting for {}: {}", path, std::strerror(errno)));
+    alignas(inotify_event) char events[8192];
+    ssize_t n;
+    while ((n = ::read(inotify.fd, events, sizeof(events))) > 0) {
+      for (ssize_t at = 0; at < n;) {
+        const auto* event = reinterpret_cast<const inotify_event*>(events + at);
+        if ((event->mask & IN_CLOSE_WRITE) != 0 && event->len > 0 && closed.size() < 1024)
+          closed.insert(event->name);
+        at += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
+      }
+    }
+    return absl::OkStatus();
+  };
+
   Fd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (file.fd >= 0 && ::lseek(file.fd, static_cast<off_t>(offset), SEEK_SET) < 0)
     return absl::InternalError(fmt::format("seeking in {}: {}", path, std::strerror(errno)));
@@ -194,14 +272,39 @@ absl::Status followLog(const std::string& path, uint64_t offset, LogPrinter& pri
   for (;;) {
     if (absl::Status s = drain(file.fd, printer, path); !s.ok())
       return s;
-    // Rotated: the name now holds another file. Finish the old one, then switch.
+    // Rotated: the name now holds another file.
     struct stat named {};
-    struct stat open {};
+    struct stat opened {};
     if (::stat(path.c_str(), &named) == 0 &&
-        (file.fd < 0 || ::fstat(file.fd, &open) != 0 || open.st_ino != named.st_ino ||
-         open.st_dev != named.st_dev)) {
-      if (absl::Status s = drain(file.fd, printer, path); !s.ok())
-        return s;
+        (file.fd < 0 || ::fstat(file.fd, &opened) != 0 || opened.st_ino != named.st_ino ||
+         opened.st_dev != named.st_dev)) {
+      if (file.fd >= 0) {
+        // containerd's old log writer may still append the last lines it had read from the
+        // container to the renamed file after ReopenContainerLog returned and the new file
+        // exists: finish the old file only once containerd closed it (bounded, in case the
+        // close was missed), so that no line is lost and none comes out of order.
+        const std::string oldName = rotatedName(dir, logName, opened);
+        if (!oldName.empty()) {
+          const absl::Time deadline = absl::Now() + absl::Seconds(2);
+          while (!closed.contains(oldName) && absl::Now() < deadline) {
+            if (absl::Status s = drain(file.fd, printer, path); !s.ok())
+              return s;
+            if (absl::Status s = waitForEvents(20); !s.ok())
+              return s;
+          }
+        }
+        if (absl::Status s = drain(file.fd, printer, path); !s.ok())
+          return s;
+        // Files rotated after ours before we woke up come next (unless already removed: a
+        // follower that falls more than max-files rotations behind loses those, as the
+        // kubelet's does).
+        struct stat done {};
+        if (::fstat(file.fd, &done) == 0) {
+          auto [rotated, next] = rotatedAfter(dir, logName, done);
+          printRotated(dir, rotated, next, printer);
+        }
+      }
+      closed.clear();
       file.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
       continue;
     }
@@ -210,15 +313,8 @@ absl::Status followLog(const std::string& path, uint64_t offset, LogPrinter& pri
       if (!options.keepFollowing())
         return drain(file.fd, printer, path);
     }
-    pollfd p{.fd = inotify.fd, .events = POLLIN, .revents = 0};
-    const int ready = ::poll(&p, 1, periodMs);
-    if (ready < 0 && errno != EINTR)
-      return absl::InternalError(fmt::format("waiting for {}: {}", path, std::strerror(errno)));
-    if (ready > 0) {
-      char events[4096];
-      while (::read(inotify.fd, events, sizeof(events)) > 0) {
-      }
-    }
+    if (absl::Status s = waitForEvents(periodMs); !s.ok())
+      return s;
   }
 }
 

@@ -257,9 +257,17 @@ absl::Status compressLogFile(const std::string& path) {
       break;
     }
   }
+  // Keep the file's times, as gzip does: a follower that lost track of a rotated file finds
+  // the ones written after it by their modification times.
+  struct stat times {};
+  const bool haveTimes = ::fstat(in, &times) == 0;
   ::close(in);
   if (::gzclose(out) != Z_OK && status.ok())
     status = absl::InternalError(fmt::format("compressing {}: closing {} failed", path, tmp));
+  if (status.ok() && haveTimes) {
+    const timespec keep[2] = {times.st_atim, times.st_mtim};
+    ::utimensat(AT_FDCWD, tmp.c_str(), keep, 0);
+  }
   if (status.ok() && ::rename(tmp.c_str(), target.c_str()) != 0)
     status = absl::InternalError(fmt::format("renaming {}: {}", tmp, errnoText(errno)));
   if (!status.ok()) {
