@@ -19,6 +19,7 @@
 
 #include "agent/events.h"
 #include "agent/http/http_server.h"
+#include "agent/logs/rotation.h"
 #include "agent/metrics.h"
 #include "agent/pod_runtime_reader.h"
 #include "agent/pod_sync.h"
@@ -27,6 +28,7 @@
 #include "agent/pods/labels.h"
 #include "agent/runtime_health.h"
 #include "agent/runtime_watcher.h"
+#include "agent/seccomp/localhost_profile.h"
 #include "agent/static_pods.h"
 #include "api/json_codec.h"
 #include "cri/grpc_runtime_service.h"
@@ -115,6 +117,9 @@ PodSyncerOptions syncerOptions(const AgentConfig& config) {
   o.hostIps = hostIps(config);
   o.node.nodeIps = o.hostIps;
   o.memoryCapacityBytes = memoryCapacityBytes();
+  o.localhostSeccomp = [rootDir = config.rootDir](const std::string& profile) {
+    return seccomp::loadLocalhostProfile(rootDir, profile);
+  };
   return o;
 }
 
@@ -131,7 +136,7 @@ sigset_t stopSignals() {
 class Agent {
  public:
   Agent(const AgentConfig& config, std::unique_ptr<cri::GrpcRuntimeService> runtime,
-        std::unique_ptr<AgentMetrics> metrics)
+        std::unique_ptr<AgentMetrics> metrics, logs::RotationPolicy logPolicy)
       : config_(config),
         metrics_(std::move(metrics)),
         runtime_(std::move(runtime)),
@@ -143,10 +148,13 @@ class Agent {
         reader_(*runtime_),
         events_(nodeName(config)),
         syncer_(*runtime_, *runtime_, reader_, events_, syncerOptions(config)),
-        workers_(syncer_, events_),
+        workers_(syncer_, events_,
+                 {.onPodStarted = [this](absl::Duration d) { metrics_->observePodStart(d); }}),
         watcher_(reader_, absl::Milliseconds(500),
                  [this](const std::vector<std::string>& changed,
-                        const pods::RuntimeSnapshot& snapshot) { onRelist(changed, snapshot); }) {}
+                        const pods::RuntimeSnapshot& snapshot) { onRelist(changed, snapshot); }),
+        runningLogs_(*runtime_),
+        logManager_(loop_, *runtime_, runningLogs_, logPolicy) {}
 
   absl::Status run() {
     signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
@@ -201,6 +209,7 @@ class Agent {
         return HttpResponse{200, api::encodeJson(list), "application/json"};
       });
       readOnly_.route("/metrics", [this](const HttpRequest&) {
+        updatePodMetrics();
         return HttpResponse{200, metrics_->exposition(), "text/plain; version=0.0.4"};
       });
       absl::StatusOr<uint16_t> port = readOnly_.listen(config_.address, config_.readOnlyPort);
@@ -261,6 +270,7 @@ class Agent {
     }
     protectFromOomKiller();
     watcher_.start();
+    logManager_.start();
     if (!config_.podManifestPath.empty())
       startStaticPods();
     else
@@ -282,6 +292,27 @@ class Agent {
     if (absl::Status s = staticPods_->start(); !s.ok()) {
       spdlog::error("--pod-manifest-path: {}", std::string(s.message()));
     }
+  }
+
+  void updatePodMetrics() {
+    int64_t runningPods = 0, restarts = 0;
+    std::map<std::string, int64_t> containers;
+    for (const api::Pod& pod : workers_.podsWithStatus()) {
+      if (pod.status.phase == "Running")
+        ++runningPods;
+      for (const auto* list : {&pod.status.initContainerStatuses, &pod.status.containerStatuses}) {
+        for (const api::ContainerStatus& c : *list) {
+          restarts += c.restartCount;
+          if (c.state.running)
+            ++containers["running"];
+          else if (c.state.terminated)
+            ++containers["exited"];
+          else if (!c.containerID.empty())
+            ++containers["created"];
+        }
+      }
+    }
+    metrics_->setPodCounts(runningPods, containers, restarts);
   }
 
   // On the watcher's thread after each relist: wake the pods that changed; every few
@@ -341,6 +372,8 @@ class Agent {
   PodSyncer syncer_;
   PodWorkers workers_;
   RuntimeWatcher watcher_;
+  logs::CriRunningContainerLogs runningLogs_;
+  logs::ContainerLogManager logManager_;  // --container-log-max-size/-files, every 10 s
   std::unique_ptr<StaticPodSource> staticPods_;
   absl::Time lastHousekeeping_ = absl::InfinitePast();
   const absl::Time started_ = absl::Now();
@@ -363,7 +396,11 @@ absl::Status runAgent(const AgentConfig& config) {
       cri::GrpcRuntimeService::create(config.containerRuntimeEndpoint, options);
   if (!runtime.ok())
     return runtime.status();
-  Agent agent(config, std::move(*runtime), std::move(metrics));
+  absl::StatusOr<logs::RotationPolicy> logPolicy =
+      logs::makeRotationPolicy(config.containerLogMaxSize, config.containerLogMaxFiles);
+  if (!logPolicy.ok())
+    return logPolicy.status();
+  Agent agent(config, std::move(*runtime), std::move(metrics), *logPolicy);
   return agent.run();
 }
 

@@ -54,7 +54,45 @@ AgentMetrics::AgentMetrics()
       operationDuration_(prometheus::BuildHistogram()
                              .Name("kubelet_runtime_operations_duration_seconds")
                              .Help("Duration in seconds of runtime operations.")
-                             .Register(*registry_)) {}
+                             .Register(*registry_)),
+      podStartDuration_(
+          prometheus::BuildHistogram()
+              .Name("kubelet_pod_start_duration_seconds")
+              .Help("Duration in seconds from the agent seeing a pod for the first time to the "
+                    "pod starting to run.")
+              .Register(*registry_)
+              .Add({}, prometheus::Histogram::BucketBoundaries{0.5, 1, 2, 3, 4, 5, 6, 8, 10, 20, 30,
+                                                               45, 60, 120, 180, 240, 300})),
+      runningPods_(prometheus::BuildGauge()
+                       .Name("kubelet_running_pods")
+                       .Help("Number of pods that have a running pod sandbox.")
+                       .Register(*registry_)
+                       .Add({})),
+      runningContainers_(prometheus::BuildGauge()
+                             .Name("kubelet_running_containers")
+                             .Help("Number of containers currently running.")
+                             .Register(*registry_)),
+      restarts_(prometheus::BuildGauge()
+                    .Name("kubenode_container_restarts")
+                    .Help("Sum of the restart counts of the node's pods' containers.")
+                    .Register(*registry_)
+                    .Add({})) {}
+
+void AgentMetrics::observePodStart(absl::Duration elapsed) {
+  podStartDuration_.Observe(absl::ToDoubleSeconds(elapsed));
+}
+
+void AgentMetrics::setPodCounts(int64_t runningPods,
+                                const std::map<std::string, int64_t>& containersByState,
+                                int64_t restarts) {
+  runningPods_.Set(static_cast<double>(runningPods));
+  for (const char* state : {"running", "exited", "created", "unknown"}) {
+    auto it = containersByState.find(state);
+    runningContainers_.Add({{"container_state", state}})
+        .Set(it == containersByState.end() ? 0.0 : static_cast<double>(it->second));
+  }
+  restarts_.Set(static_cast<double>(restarts));
+}
 
 AgentMetrics::Operation& AgentMetrics::operation(absl::string_view method) {
   absl::MutexLock lock(&mu_);

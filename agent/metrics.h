@@ -3,7 +3,9 @@
 //   kubelet_runtime_operations_total{operation_type}
 //   kubelet_runtime_operations_errors_total{operation_type}
 //   kubelet_runtime_operations_duration_seconds{operation_type}  (histogram)
-// Pod-level metrics (start latency, running pods, restarts) join as the pod workers land.
+//   kubelet_pod_start_duration_seconds  (histogram: first seen -> every container running)
+//   kubelet_running_pods, kubelet_running_containers{container_state}
+//   kubenode_container_restarts  (sum of the pods' restart counts; the kubelet has none)
 //
 //   AgentMetrics metrics;
 //   options.on_call_done = metrics.criObserver();
@@ -15,6 +17,7 @@
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
+#include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
@@ -41,6 +44,12 @@ class AgentMetrics {
   // recordCriCall as the callback GrpcRuntimeServiceOptions::on_call_done takes.
   std::function<void(absl::string_view, absl::Duration, const absl::Status&)> criObserver();
 
+  // From the pod workers: the time from first seeing a pod to all its containers running.
+  void observePodStart(absl::Duration elapsed);
+  // The node's pods now, set before each scrape.
+  void setPodCounts(int64_t runningPods, const std::map<std::string, int64_t>& containersByState,
+                    int64_t restarts);
+
   // The Prometheus text exposition format (version 0.0.4).
   std::string exposition() const;
 
@@ -56,6 +65,10 @@ class AgentMetrics {
   prometheus::Family<prometheus::Counter>& operationsTotal_;
   prometheus::Family<prometheus::Counter>& operationErrors_;
   prometheus::Family<prometheus::Histogram>& operationDuration_;
+  prometheus::Histogram& podStartDuration_;
+  prometheus::Gauge& runningPods_;
+  prometheus::Family<prometheus::Gauge>& runningContainers_;
+  prometheus::Gauge& restarts_;
   absl::Mutex mu_;
   std::map<std::string, Operation, std::less<>> operations_ ABSL_GUARDED_BY(mu_);
 };

@@ -386,16 +386,23 @@ PodSyncer::StartOutcome PodSyncer::startContainer(const api::Pod& pod,
   absl::StatusOr<cri::v1::ContainerConfig> config = pods::makeContainerConfig(pod, container, ctx);
   if (!config.ok())
     return fail("CreateContainerConfigError", msg(config.status()));
-  if (options_.localhostSeccomp && config->has_linux() && config->linux().has_security_context() &&
-      config->linux().security_context().has_seccomp() &&
+  // A Localhost seccomp profile is compiled with libseccomp first: a broken profile is
+  // this container's error, not a failure deep inside the runtime.
+  if (options_.localhostSeccomp && config->has_linux() &&
       config->linux().security_context().seccomp().profile_type() ==
           cri::v1::SecurityProfile::Localhost) {
-    absl::StatusOr<std::string> profile =
-        options_.localhostSeccomp(config->linux().security_context().seccomp().localhost_ref());
-    if (!profile.ok())
-      return fail("CreateContainerError", msg(profile.status()));
-    config->mutable_linux()->mutable_security_context()->mutable_seccomp()->set_localhost_ref(
-        *profile);
+    const api::SeccompProfile* profile = nullptr;
+    if (container.securityContext && container.securityContext->seccompProfile)
+      profile = &*container.securityContext->seccompProfile;
+    else if (pod.spec.securityContext && pod.spec.securityContext->seccompProfile)
+      profile = &*pod.spec.securityContext->seccompProfile;
+    if (profile != nullptr && profile->localhostProfile) {
+      absl::StatusOr<std::string> path = options_.localhostSeccomp(*profile->localhostProfile);
+      if (!path.ok())
+        return fail("CreateContainerError", msg(path.status()));
+      config->mutable_linux()->mutable_security_context()->mutable_seccomp()->set_localhost_ref(
+          *path);
+    }
   }
 
   absl::StatusOr<std::string> id = runtime_.createContainer(sandboxId, *config, sandboxConfig);

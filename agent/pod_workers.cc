@@ -216,6 +216,14 @@ void PodWorkers::run(const std::string& uid, Worker* w) {
     }
     lock.lock();
     w->status = status;
+    bool started = !status.containerStatuses.empty();
+    for (const api::ContainerStatus& c : status.containerStatuses)
+      started = started && c.state.running.has_value();
+    if (started && !w->startReported) {
+      w->startReported = true;
+      if (options_.onPodStarted)
+        options_.onPodStarted(now - w->firstSeen);
+    }
     absl::Duration wait = std::min(options_.resyncInterval, r.requeueAfter);
     if (wait < absl::ZeroDuration())
       wait = absl::ZeroDuration();

@@ -43,6 +43,9 @@ struct PodWorkersOptions {
   absl::Duration resyncInterval = absl::Seconds(10);
   // Called after each sync with the pod's new status (metrics, the control plane later).
   std::function<void(const api::Pod&)> onStatus{};
+  // Called once per pod when all its containers first run: the time since the worker first
+  // saw it (kubelet_pod_start_duration_seconds).
+  std::function<void(absl::Duration)> onPodStarted{};
 };
 
 class PodWorkers {
@@ -92,6 +95,8 @@ class PodWorkers {
     absl::Time nextSync = absl::InfinitePast();
     pods::ProbeResults probes;
     api::PodStatus status;  // last computed
+    absl::Time firstSeen = absl::Now();
+    bool startReported = false;
     std::condition_variable cv;
     std::thread thread;
   };

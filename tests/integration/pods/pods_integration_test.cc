@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "absl/strings/str_split.h"
@@ -174,6 +175,12 @@ TEST_F(PodsTest, InitContainerFillsAnEmptyDirThatHttpdServesOnThePodIp) {
   harness::HttpAnswer mounts = harness::httpGet(8080, "/mounts.txt", pod->status.podIP);
   EXPECT_THAT(mounts.body, HasSubstr("tmpfs /cache tmpfs"));
   EXPECT_THAT(mounts.body, HasSubstr("size=8192k"));
+
+  // /metrics counts it: one running pod, one start observed.
+  const std::string metrics = harness::httpGet(agent_->port(), "/metrics").body;
+  EXPECT_THAT(metrics, HasSubstr("kubelet_running_pods 1"));
+  EXPECT_THAT(metrics, HasSubstr("kubelet_running_containers{container_state=\"running\"} 1"));
+  EXPECT_THAT(metrics, HasSubstr("kubelet_pod_start_duration_seconds_count 1"));
 
   EXPECT_TRUE(hasEvent("web-node-it", "Pulled", "already present on machine"));
   EXPECT_TRUE(hasEvent("web-node-it", "Created", "Created container write-page"));
@@ -462,6 +469,86 @@ spec:
   EXPECT_EQ(ok->status.phase, "Running");
   EXPECT_FALSE(agent_->pod("broken-node-it").has_value());
   EXPECT_THAT(harness::readFile(agent_->logPath()), HasSubstr("broken.yaml"));
+}
+
+TEST_F(PodsTest, AnEditedManifestReplacesThePodAfterTheOldOneIsGone) {
+  agent_->writeManifest("a.yaml", sleeper("a"));
+  ASSERT_TRUE(agent_->start().ok());
+  auto running = [](const api::Pod& p) {
+    return !p.status.containerStatuses.empty() && p.status.containerStatuses[0].state.running;
+  };
+  std::optional<api::Pod> first = waitForPod("a-node-it", running, absl::Seconds(60));
+  ASSERT_TRUE(first.has_value());
+  std::string edited = sleeper("a");
+  edited.replace(edited.find("3600"), 4, "3601");
+  agent_->writeManifest("a.yaml", edited);
+  // A new UID (the content changed); the old pod is terminated (its sleep ignores SIGTERM:
+  // 1 s grace, then SIGKILL) before the new one starts.
+  std::optional<api::Pod> second = waitForPod(
+      "a-node-it",
+      [&](const api::Pod& p) { return p.metadata.uid != first->metadata.uid && running(p); },
+      absl::Seconds(30));
+  ASSERT_TRUE(second.has_value());
+  ASSERT_TRUE(eventually([&] { return runtimeContainers().size() == 2; }, absl::Seconds(10)));
+  const std::string log = harness::readFile(agent_->logPath());
+  size_t removed = log.find("uid " + first->metadata.uid + " terminated and removed");
+  size_t created = log.rfind("pod default/a-node-it: Created");
+  ASSERT_NE(removed, std::string::npos) << log;
+  EXPECT_LT(removed, created);
+}
+
+TEST_F(PodsTest, AHungRuntimeKillsNoPodAndEverythingResumes) {
+  agent_->writeManifest("a.yaml", sleeper("a"));
+  ASSERT_TRUE(agent_->start().ok());
+  auto running = [](const api::Pod& p) {
+    return !p.status.containerStatuses.empty() && p.status.containerStatuses[0].state.running;
+  };
+  std::optional<api::Pod> before = waitForPod("a-node-it", running, absl::Seconds(60));
+  ASSERT_TRUE(before.has_value());
+  ASSERT_TRUE(ContainerdEnvironment::containerd().freeze().ok());
+  bool unhealthy =
+      eventually([&] { return harness::httpGet(agent_->port(), "/healthz").status == 500; },
+                 absl::Seconds(30));
+  ASSERT_TRUE(ContainerdEnvironment::containerd().thaw().ok());
+  ASSERT_TRUE(unhealthy);
+  ASSERT_TRUE(eventually([&] { return harness::httpGet(agent_->port(), "/healthz").status == 200; },
+                         absl::Seconds(30)));
+  std::optional<api::Pod> after = waitForPod("a-node-it", running, absl::Seconds(10));
+  ASSERT_TRUE(after.has_value());
+  EXPECT_EQ(after->status.containerStatuses[0].containerID,
+            before->status.containerStatuses[0].containerID);
+  EXPECT_EQ(after->status.containerStatuses[0].restartCount, 0);
+  EXPECT_EQ(runtimeContainers().size(), 2u);
+}
+
+TEST_F(PodsTest, ABrokenLocalhostSeccompProfileIsTheContainersError) {
+  std::filesystem::create_directories(agent_->rootDir() + "/seccomp/profiles");
+  std::ofstream(agent_->rootDir() + "/seccomp/profiles/broken.json")
+      << R"({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdri"], "action": "SCMP_ACT_ERRNO"}]})";
+  agent_->writeManifest("confined.yaml", R"(apiVersion: v1
+kind: Pod
+metadata:
+  name: confined
+spec:
+  containers:
+  - name: app
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    command: ["sleep", "3600"]
+    securityContext:
+      seccompProfile: {type: Localhost, localhostProfile: profiles/broken.json}
+)");
+  ASSERT_TRUE(agent_->start().ok());
+  std::optional<api::Pod> pod = waitForPod(
+      "confined-node-it",
+      [](const api::Pod& p) {
+        return !p.status.containerStatuses.empty() && p.status.containerStatuses[0].state.waiting &&
+               p.status.containerStatuses[0].state.waiting->reason == "CreateContainerError";
+      },
+      absl::Seconds(30));
+  ASSERT_TRUE(pod.has_value());
+  EXPECT_THAT(pod->status.containerStatuses[0].state.waiting->message, HasSubstr("broken.json"));
+  EXPECT_THAT(pod->status.containerStatuses[0].state.waiting->message, HasSubstr("mkdri"));
 }
 
 }  // namespace
