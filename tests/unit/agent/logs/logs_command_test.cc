@@ -4,13 +4,23 @@
 
 #include <unistd.h>
 
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <mutex>
 #include <sstream>
+#include <thread>
 
 #include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include "absl/time/clock.h"
+#include "api/json_codec.h"
 
 namespace kubenode::agent {
 namespace {
@@ -110,6 +120,171 @@ TEST_F(LogsCommandTest, SinceTimeFiltersAndConfigFileGivesTheDirectory) {
   err_.str("");
   EXPECT_EQ(runLogsCommand(4, argv.data(), out_, err_), 0) << err_.str();
   EXPECT_EQ(out_.str(), "zero\none\ntwo\n");
+}
+
+}  // namespace
+}  // namespace kubenode::agent
+
+namespace kubenode::agent {
+namespace {
+
+// A stand-in for the agent's read-only endpoint: answers every request with the current
+// PodList, one connection at a time, on 127.0.0.1 and a port of the kernel's choice.
+class FakeAgent {
+ public:
+  FakeAgent() : acceptor_(io_, {boost::asio::ip::make_address("127.0.0.1"), 0}) {
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~FakeAgent() {
+    stop_ = true;
+    boost::system::error_code ec;
+    boost::asio::ip::tcp::socket wake(io_);
+    wake.connect(acceptor_.local_endpoint(), ec);
+    thread_.join();
+  }
+  int port() const { return acceptor_.local_endpoint().port(); }
+  void setPods(const std::vector<api::Pod>& pods) {
+    api::PodList list;
+    list.items = pods;
+    std::lock_guard<std::mutex> lock(mu_);
+    body_ = api::encodeJson(list);
+  }
+  int requests() const { return requests_.load(); }
+
+ private:
+  void serve() {
+    namespace http = boost::beast::http;
+    while (!stop_) {
+      boost::asio::ip::tcp::socket socket(io_);
+      boost::system::error_code ec;
+      acceptor_.accept(socket, ec);
+      if (ec || stop_)
+        continue;
+      boost::beast::flat_buffer buffer;
+      http::request<http::string_body> request;
+      http::read(socket, buffer, request, ec);
+      if (ec)
+        continue;
+      ++requests_;
+      http::response<http::string_body> response(http::status::ok, 11);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        response.body() = body_;
+      }
+      response.prepare_payload();
+      http::write(socket, response, ec);
+    }
+  }
+
+  boost::asio::io_context io_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::thread thread_;
+  std::atomic<bool> stop_ = false;
+  std::atomic<int> requests_ = 0;
+  std::mutex mu_;
+  std::string body_ = "{}";
+};
+
+api::Pod agentPod(bool running) {
+  api::Pod pod;
+  pod.metadata.name = "web";
+  pod.metadata.namespace_ = "default";
+  pod.metadata.uid = "u2";
+  // Spec order, not alphabetical.
+  pod.spec.containers = {api::Container{.name = "web"}, api::Container{.name = "app"}};
+  for (const char* name : {"web", "app"}) {
+    api::ContainerStatus& s = pod.status.containerStatuses.emplace_back();
+    s.name = name;
+    s.restartCount = 1;
+    if (running)
+      s.state.running = api::ContainerStateRunning{};
+    else
+      s.state.terminated = api::ContainerStateTerminated{.exitCode = 0};
+  }
+  return pod;
+}
+
+class LogsCommandWithAgentTest : public LogsCommandTest {
+ protected:
+  int runWithAgent(std::vector<std::string> args, std::ostream& out) {
+    args.insert(args.begin(), "logs");
+    args.push_back(fmt::format("--read-only-port={}", agent_.port()));
+    args.push_back("--pod-logs-dir=" + dir_.string());
+    std::vector<const char*> argv;
+    for (const std::string& a : args)
+      argv.push_back(a.c_str());
+    err_.str("");
+    return runLogsCommand(static_cast<int>(argv.size()), argv.data(), out, err_);
+  }
+  FakeAgent agent_;
+};
+
+TEST_F(LogsCommandWithAgentTest, TheAgentsUidSpecOrderAndRestartCountWin) {
+  writeLog("default_web_u2/web/0.log", {"u2 web run 0"});
+  writeLog("default_web_u2/web/1.log", {"u2 web run 1"});
+  writeLog("default_web_u2/web/2.log", {"u2 web stale run 2"});
+  // A newer directory of an older pod of the same name: the agent knows better.
+  fs::last_write_time(dir_ / "default_web_u2",
+                      fs::file_time_type::clock::now() - std::chrono::hours(1));
+  writeLog("default_web_u9/web/0.log", {"u9"});
+  agent_.setPods({agentPod(true)});
+  std::ostringstream out;
+  EXPECT_EQ(runWithAgent({"web"}, out), 1);
+  EXPECT_EQ(err_.str(),
+            "error: a container name must be specified for pod web, choose one of: [web app]\n");
+  EXPECT_EQ(runWithAgent({"web", "-c", "web", "-p"}, out), 0) << err_.str();
+  EXPECT_EQ(out.str(), "u2 web run 0\n");
+  // -f of a container the agent shows terminated prints and ends.
+  agent_.setPods({agentPod(false)});
+  std::ostringstream followed;
+  EXPECT_EQ(runWithAgent({"web", "-c", "web", "-f"}, followed), 0) << err_.str();
+  EXPECT_EQ(followed.str(), "u2 web run 1\n");
+}
+
+TEST_F(LogsCommandWithAgentTest, FollowEndsWhenTheAgentShowsTheContainerStopped) {
+  writeLog("default_web_u2/app/1.log", {"before"});
+  agent_.setPods({agentPod(true)});
+  // The command's output, read by this thread while the command writes it.
+  std::mutex mu;
+  std::string printed;
+  struct Sink : std::stringbuf {
+    std::mutex* mu;
+    std::string* text;
+    int sync() override {
+      std::lock_guard<std::mutex> lock(*mu);
+      *text += str();
+      str("");
+      return 0;
+    }
+  } sink;
+  sink.mu = &mu;
+  sink.text = &printed;
+  std::ostream out(&sink);
+  std::atomic<bool> done = false;
+  int code = -1;
+  std::thread command([&] {
+    code = runWithAgent({"web", "-c", "app", "-f"}, out);
+    done = true;
+  });
+  auto printedNow = [&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return printed;
+  };
+  auto waitFor = [&](const std::function<bool()>& condition) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (!condition() && absl::Now() < deadline)
+      absl::SleepFor(absl::Milliseconds(10));
+    return condition();
+  };
+  EXPECT_TRUE(waitFor([&] { return printedNow() == "before\n"; })) << printedNow();
+  writeLog("default_web_u2/app/1.log", {"after"});
+  EXPECT_TRUE(waitFor([&] { return printedNow() == "before\nafter\n"; })) << printedNow();
+  EXPECT_FALSE(done.load());
+  agent_.setPods({agentPod(false)});
+  EXPECT_TRUE(waitFor([&] { return done.load(); }));
+  command.join();
+  EXPECT_EQ(code, 0) << err_.str();
+  EXPECT_GE(agent_.requests(), 2);
 }
 
 }  // namespace
