@@ -9,8 +9,11 @@
 //   sudo build/rel/bench/proxy/kubenode-proxy-bench --sizes 3000 --cap 60
 //
 // Needs root (it unshares network namespaces; nothing of the host's is touched).
+#include <arpa/inet.h>
 #include <fmt/format.h>
+#include <netinet/in.h>
 #include <sched.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -239,6 +242,55 @@ void resetPeak() {
 std::string seconds(std::optional<double> s, int cap) {
   return s ? fmt::format("{:.3f} s", *s) : fmt::format("> {} s (cap)", cap);
 }
+// Median time of a TCP connect through service 0's cluster IP (DNAT to one of its
+// endpoints, all on lo in this netns), over `count` connections: the per-packet
+// cost of the dispatch map, which should not grow with the number of services.
+std::optional<double> connectCost(int endpoints, int count) {
+  std::string setup = "ip link set lo up && ip route add 172.30.0.0/16 dev lo";
+  for (int j = 0; j < endpoints; ++j)
+    setup += fmt::format(" && ip addr add {}/32 dev lo", endpointIP(0, j));
+  if (std::system(setup.c_str()) != 0)
+    return std::nullopt;
+  const int listener = socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_in any{};
+  any.sin_family = AF_INET;
+  any.sin_port = htons(80);
+  if (bind(listener, reinterpret_cast<sockaddr*>(&any), sizeof(any)) != 0 ||
+      listen(listener, 16) != 0) {
+    close(listener);
+    return std::nullopt;
+  }
+  sockaddr_in service{};
+  service.sin_family = AF_INET;
+  service.sin_port = htons(80);
+  inet_pton(AF_INET, clusterIP(0).c_str(), &service.sin_addr);
+  std::vector<double> times;
+  for (int i = 0; i < count; ++i) {
+    const int c = socket(AF_INET, SOCK_STREAM, 0);
+    const auto t = Clock::now();
+    const int rc = connect(c, reinterpret_cast<sockaddr*>(&service), sizeof(service));
+    times.push_back(since(t));
+    const int a = rc == 0 ? accept(listener, nullptr, nullptr) : -1;
+    // The server side must see an endpoint's address: the connection was DNATed.
+    sockaddr_in local{};
+    socklen_t length = sizeof(local);
+    const bool dnat = a >= 0 && getsockname(a, reinterpret_cast<sockaddr*>(&local), &length) == 0 &&
+                      (ntohl(local.sin_addr.s_addr) >> 8) == ((10u << 16) | (100u << 8));
+    close(c);
+    if (a >= 0)
+      close(a);
+    if (rc != 0 || !dnat) {
+      close(listener);
+      return std::nullopt;
+    }
+  }
+  close(listener);
+  std::sort(times.begin(), times.end());
+  return times[times.size() / 2];
+}
+
 int run(const std::vector<int>& sizes, int endpoints, int cap, bool peers, int changes) {
   for (int n : sizes) {
     fmt::print("== {} services x {} endpoints ==\n", n, endpoints);
@@ -304,6 +356,12 @@ int run(const std::vector<int>& sizes, int endpoints, int cap, bool peers, int c
           "kubenode one-endpoint change: {:.1f} ms median of {} (kernel {:.1f} ms; the rest is "
           "service ports from every service, then rules for the changed ones)\n",
           times[times.size() / 2] * 1e3, times.size(), kernel[kernel.size() / 2] * 1e3);
+      std::optional<double> connect = connectCost(endpoints, 300);
+      fmt::print("connect to a cluster IP:   {}\n",
+                 connect ? fmt::format("{:.1f} us median of 300 (TCP handshake over lo, DNAT "
+                                       "through the dispatch map)",
+                                       *connect * 1e6)
+                         : std::string("failed"));
     }
     if (!peers)
       continue;
@@ -332,7 +390,7 @@ int run(const std::vector<int>& sizes, int endpoints, int cap, bool peers, int c
 
 int main(int argc, char** argv) {
   CLI::App app{"kubenode proxier benchmark: full sync and one-endpoint change vs peers"};
-  std::vector<int> sizes = {1000, 10000};
+  std::vector<int> sizes = {10, 1000, 10000};
   int endpoints = 10;
   int cap = 120;
   int changes = 5;
