@@ -136,8 +136,10 @@ std::vector<api::Pod> PodWorkers::podsWithStatus() const {
 std::set<std::string> PodWorkers::knownUids() const {
   std::lock_guard lock(mu_);
   std::set<std::string> out;
-  for (const auto& [uid, w] : workers_)
-    out.insert(uid);
+  for (const auto& [uid, w] : workers_) {
+    if (!w->done)
+      out.insert(uid);
+  }
   return out;
 }
 
