@@ -98,11 +98,27 @@ std::vector<LogEntry> LogJoiner::flush() {
   return out;
 }
 
+std::string goRfc3339Nano(std::string_view timestamp) {
+  // The fraction sits between the seconds' '.' and the zone ('Z', '+' or '-' after it).
+  const size_t dot = timestamp.find('.');
+  if (dot == std::string_view::npos)
+    return std::string(timestamp);
+  size_t zone = dot + 1;
+  while (zone < timestamp.size() && timestamp[zone] >= '0' && timestamp[zone] <= '9')
+    ++zone;
+  size_t end = zone;
+  while (end > dot + 1 && timestamp[end - 1] == '0')
+    --end;
+  if (end == dot + 1)
+    end = dot;  // all zeros: no fraction at all
+  return fmt::format("{}{}", timestamp.substr(0, end), timestamp.substr(zone));
+}
+
 std::string formatLogEntry(const LogEntry& entry, bool timestamps) {
   std::string out;
   if (timestamps) {
     out.reserve(entry.timestamp.size() + entry.text.size() + 2);
-    out += entry.timestamp;
+    out += goRfc3339Nano(entry.timestamp);
     out += ' ';
   }
   out += entry.text;

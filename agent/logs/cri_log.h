@@ -64,8 +64,13 @@ class LogJoiner {
   std::optional<LogEntry> pending_[2];
 };
 
+// The timestamp as the kubelet prints it for --timestamps (Go's RFC3339Nano): trailing
+// zeros of the fraction dropped, no fraction when it is zero, the zone as written.
+// "2024-03-01T12:30:05.120000000Z" -> "2024-03-01T12:30:05.12Z".
+std::string goRfc3339Nano(std::string_view timestamp);
+
 // What `kubectl logs` prints for an entry: the text and a newline (none for an unfinished
-// line), prefixed by the timestamp and a space with `timestamps`.
+// line), prefixed by the timestamp (goRfc3339Nano) and a space with `timestamps`.
 std::string formatLogEntry(const LogEntry& entry, bool timestamps);
 
 // Every entry of a whole log text (several CRI lines), with unfinished lines at the end;

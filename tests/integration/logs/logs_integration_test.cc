@@ -360,6 +360,11 @@ TEST_F(LogsIntegrationTest, KubenodeLogsPreviousReadsTheEarlierRestart) {
       << out << err;
   EXPECT_EQ(kubenodeLogs({"restarts", "--previous"}, &out, &err), 0) << err;
   EXPECT_EQ(out, "first run\n");
+  // --timestamps: containerd's time of the line, as the kubelet prints it (RFC 3339, UTC here).
+  EXPECT_EQ(kubenodeLogs({"restarts", "--previous", "--timestamps"}, &out, &err), 0) << err;
+  EXPECT_THAT(out, ::testing::MatchesRegex(
+                       "20[0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]"
+                       "(\\.[0-9]*[1-9])?(Z|[+-][0-9][0-9]:[0-9][0-9]) first run\n"));
   EXPECT_EQ(kubenodeLogs({"restarts", "-c", "nope"}, &out, &err), 1);
   EXPECT_EQ(err, "error: container nope is not valid for pod restarts\n");
 }

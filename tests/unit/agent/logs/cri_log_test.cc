@@ -79,5 +79,13 @@ TEST(LogJoinerTest, UnfinishedLineAtTheEndIsKeptWithoutNewline) {
   EXPECT_EQ(formatLogEntry(entries[0], true), "2024-01-01T00:00:01Z one\n");
 }
 
+TEST(GoRfc3339NanoTest, TrimsTheFractionAsGoDoes) {
+  EXPECT_EQ(goRfc3339Nano("2024-03-01T12:30:05.120000000Z"), "2024-03-01T12:30:05.12Z");
+  EXPECT_EQ(goRfc3339Nano("2024-03-01T12:30:05.000000000+02:00"), "2024-03-01T12:30:05+02:00");
+  EXPECT_EQ(goRfc3339Nano("2024-03-01T12:30:05.123456789-07:00"),
+            "2024-03-01T12:30:05.123456789-07:00");
+  EXPECT_EQ(goRfc3339Nano("2024-03-01T12:30:05Z"), "2024-03-01T12:30:05Z");
+}
+
 }  // namespace
 }  // namespace kubenode::agent::logs

@@ -159,6 +159,11 @@ TEST(ValidateProfileTest, AcceptsTheFormsRealProfilesUse) {
   // and a rule whose action is the default one (skipped, as runc does).
   for (const char* json : {
            R"({"defaultAction": "SCMP_ACT_LOG"})",
+           // Docker's default profile names syscalls of other architectures (socketcall,
+           // _llseek on x86_64): libseccomp knows them and they must not be refused.
+           R"({"defaultAction": "SCMP_ACT_ERRNO",
+               "syscalls": [{"names": ["socketcall", "_llseek", "read", "futex_waitv"],
+                             "action": "SCMP_ACT_ALLOW"}]})",
            R"({"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 38,
                "architectures": ["SCMP_ARCH_X86_64"],
                "syscalls": [{"names": ["read", "write", "exit_group", "futex"],
