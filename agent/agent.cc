@@ -288,7 +288,10 @@ class Agent {
           spdlog::info("static pods: {} from the manifest directory", pods.size());
           workers_.setPods(pods);
         },
-        [](const std::string& error) { spdlog::error("{}", error); });
+        [this](const std::string& error) {
+          spdlog::error("{}", error);
+          events_.recordForNode(kWarning, "FailedToReadPodManifest", error);
+        });
     if (absl::Status s = staticPods_->start(); !s.ok()) {
       spdlog::error("--pod-manifest-path: {}", std::string(s.message()));
     }

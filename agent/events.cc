@@ -51,6 +51,37 @@ void EventRecorder::record(const api::Pod& pod, std::string_view type, std::stri
     events.pop_front();
 }
 
+void EventRecorder::recordForNode(std::string_view type, std::string_view reason,
+                                  std::string message, absl::Time now) {
+  api::Event e;
+  e.typeMeta = {.apiVersion = "v1", .kind = "Event"};
+  e.metadata.namespace_ = "default";
+  e.involvedObject = {.kind = "Node", .name = nodeName_, .uid = nodeName_, .apiVersion = "v1"};
+  e.reason = std::string(reason);
+  e.message = std::move(message);
+  e.type = std::string(type);
+  e.source = {.component = "kubelet", .host = nodeName_};
+  e.firstTimestamp = api::Time(now);
+  e.lastTimestamp = api::Time(now);
+  e.count = 1;
+  e.reportingComponent = "kubelet";
+  e.reportingInstance = nodeName_;
+  absl::MutexLock lock(&mu_);
+  e.metadata.name =
+      fmt::format("{}.{:x}", nodeName_, absl::ToUnixNanos(now) + static_cast<int64_t>(++serial_));
+  std::deque<api::Event>& events = byPod_["node/" + nodeName_];
+  for (api::Event& old : events) {
+    if (old.reason == e.reason && old.message == e.message) {
+      ++old.count;
+      old.lastTimestamp = e.lastTimestamp;
+      return;
+    }
+  }
+  events.push_back(std::move(e));
+  while (events.size() > perPodLimit_)
+    events.pop_front();
+}
+
 std::vector<api::Event> EventRecorder::eventsFor(std::string_view uid) const {
   absl::MutexLock lock(&mu_);
   auto it = byPod_.find(uid);

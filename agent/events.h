@@ -37,6 +37,11 @@ class EventRecorder {
   void record(const api::Pod& pod, std::string_view type, std::string_view reason,
               std::string message, std::string_view fieldPath = {}, absl::Time now = absl::Now());
 
+  // An event about the node itself (a manifest file that cannot be read: no pod to hang
+  // it on), kept under the node's name.
+  void recordForNode(std::string_view type, std::string_view reason, std::string message,
+                     absl::Time now = absl::Now());
+
   // The pod's events, oldest first.
   std::vector<api::Event> eventsFor(std::string_view uid) const;
   // Every pod's events, oldest first per pod, pods in UID order.

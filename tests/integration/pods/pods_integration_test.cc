@@ -469,6 +469,14 @@ spec:
   EXPECT_EQ(ok->status.phase, "Running");
   EXPECT_FALSE(agent_->pod("broken-node-it").has_value());
   EXPECT_THAT(harness::readFile(agent_->logPath()), HasSubstr("broken.yaml"));
+  // ... and an event on the node names the file and the field.
+  bool nodeEvent = false;
+  for (const api::Event& e : agent_->events()) {
+    nodeEvent |= e.involvedObject.kind == "Node" && e.reason == "FailedToReadPodManifest" &&
+                 e.message.find("broken.yaml") != std::string::npos &&
+                 e.message.find("spec.containers[0].image") != std::string::npos;
+  }
+  EXPECT_TRUE(nodeEvent);
 }
 
 TEST_F(PodsTest, AnEditedManifestReplacesThePodAfterTheOldOneIsGone) {
