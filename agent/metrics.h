@@ -50,6 +50,9 @@ class AgentMetrics {
   void setPodCounts(int64_t runningPods, const std::map<std::string, int64_t>& containersByState,
                     int64_t restarts);
 
+  // For other parts of the agent (the proxier) to register their own families.
+  prometheus::Registry& registry() { return *registry_; }
+
   // The Prometheus text exposition format (version 0.0.4).
   std::string exposition() const;
 
