@@ -77,6 +77,13 @@ StaticPodScan scanManifestDirectory(const std::string& dir) {
       continue;
     }
     scan.warnings.insert(scan.warnings.end(), manifest->warnings.begin(), manifest->warnings.end());
+    // Services and EndpointSlices in the same directory feed the proxier, not the pods.
+    if (!manifest->objects.empty() &&
+        std::all_of(manifest->objects.begin(), manifest->objects.end(), [](const auto& o) {
+          return std::holds_alternative<api::Service>(o) ||
+                 std::holds_alternative<api::EndpointSlice>(o);
+        }))
+      continue;
     if (manifest->objects.size() != 1 || !std::holds_alternative<api::Pod>(manifest->objects[0])) {
       scan.errors.push_back(
           {name, fmt::format("{}: expected exactly one Pod (apiVersion v1, kind Pod) in a static "

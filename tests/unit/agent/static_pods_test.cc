@@ -47,6 +47,10 @@ TEST_F(ManifestDir, GoodPodsAreDecodedDefaultedAndBadFilesNamed) {
   write("d-service.yaml",
         "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n"
         "  ports:\n  - port: 80\n");
+  write("e-mixed.yaml",
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n"
+        "  ports:\n  - port: 80\n---\n" +
+            std::string(kGoodPod));
   write(".hidden.yaml", "garbage: [");
 
   StaticPodScan scan = scanManifestDirectory(dir_);
@@ -59,7 +63,9 @@ TEST_F(ManifestDir, GoodPodsAreDecodedDefaultedAndBadFilesNamed) {
   EXPECT_THAT(scan.errors[0].file, HasSubstr("b-broken.yaml"));
   EXPECT_THAT(scan.errors[0].message, HasSubstr("b-broken.yaml"));
   EXPECT_THAT(scan.errors[0].message, HasSubstr("spec.containers[0].image: Required value"));
-  EXPECT_THAT(scan.errors[1].message, HasSubstr("d-service.yaml: expected exactly one Pod"));
+  // Services and EndpointSlices belong to the proxier: skipped without a word. A file
+  // mixing them with a pod is not a static pod manifest.
+  EXPECT_THAT(scan.errors[1].message, HasSubstr("e-mixed.yaml: expected exactly one Pod"));
 }
 
 TEST_F(ManifestDir, AMissingDirectoryIsOneErrorNamingTheFlag) {
