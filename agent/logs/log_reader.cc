@@ -125,37 +125,26 @@ void printRotated(const std::string& dir, const std::vector<std::string>& names,
 absl::StatusOr<TailResult> printLogs(const std::vector<LogFile>& files, const LogOptions& options,
                                      std::ostream& out) {
   TailResult result;
-  // Newest first, as far back as --tail needs; one more complete line than asked keeps the
-  // first selected entry's earlier pieces (a partial line split across files) in view.
-  std::vector<std::string> texts;
-  size_t fullLines = 0;
-  for (size_t i = files.size(); i-- > 0;) {
+  // Reads a file; for the live one stops at its last complete line (containerd may be in
+  // the middle of writing one; following goes on from there). nullopt: removed by rotation
+  // since it was listed.
+  auto read = [&](size_t i) -> absl::StatusOr<std::optional<std::string>> {
     absl::StatusOr<std::string> text = readLogFile(files[i]);
     if (!text.ok()) {
       if (absl::IsNotFound(text.status()))
-        continue;  // removed by rotation since we listed it
+        return std::nullopt;
       return text.status();
     }
     if (files[i].current && i + 1 == files.size()) {
-      // containerd may be in the middle of writing a line: stop at the last complete one,
-      // following goes on from there.
       const size_t end = text->rfind('\n');
       const size_t keep = end == std::string::npos ? 0 : end + 1;
       text->resize(keep);
       result.currentPath = files[i].path;
       result.currentOffset = keep;
     }
-    fullLines += countFullLines(*text);
-    texts.push_back(std::move(*text));
-    if (options.tail && fullLines > static_cast<size_t>(*options.tail))
-      break;
-  }
-  std::reverse(texts.begin(), texts.end());
-
-  std::vector<LogEntry> entries;
-  LogJoiner joiner;
-  for (const std::string& text : texts) {
-    std::string_view rest = text;
+    return std::optional<std::string>(std::move(*text));
+  };
+  auto parseInto = [&](std::string_view rest, LogJoiner& joiner, auto&& emit) {
     while (!rest.empty()) {
       const size_t newline = rest.find('\n');
       std::string_view raw = rest.substr(0, newline);
@@ -168,9 +157,56 @@ absl::StatusOr<TailResult> printLogs(const std::vector<LogFile>& files, const Lo
         continue;
       }
       if (std::optional<LogEntry> entry = joiner.add(std::move(*line)))
-        entries.push_back(std::move(*entry));
+        emit(std::move(*entry));
     }
+  };
+  auto selected = [&](const LogEntry& e) { return !options.since || e.time >= *options.since; };
+
+  if (!options.tail) {
+    // Everything: one file in memory at a time, entries printed as they complete.
+    LogJoiner joiner;
+    auto emit = [&](LogEntry e) {
+      if (selected(e))
+        out << formatLogEntry(e, options.timestamps);
+    };
+    for (size_t i = 0; i < files.size(); ++i) {
+      absl::StatusOr<std::optional<std::string>> text = read(i);
+      if (!text.ok())
+        return text.status();
+      if (*text)
+        parseInto(**text, joiner, emit);
+    }
+    std::vector<LogEntry> unfinished = joiner.flush();
+    if (options.follow) {
+      result.unfinished = std::move(unfinished);
+    } else {
+      for (LogEntry& e : unfinished)
+        emit(std::move(e));
+    }
+    out.flush();
+    return result;
   }
+  // Newest first, as far back as --tail needs; one more complete line than asked keeps the
+  // first selected entry's earlier pieces (a partial line split across files) in view.
+  std::vector<std::string> texts;
+  size_t fullLines = 0;
+  for (size_t i = files.size(); i-- > 0;) {
+    absl::StatusOr<std::optional<std::string>> text = read(i);
+    if (!text.ok())
+      return text.status();
+    if (!*text)
+      continue;
+    fullLines += countFullLines(**text);
+    texts.push_back(std::move(**text));
+    if (fullLines > static_cast<size_t>(*options.tail))
+      break;
+  }
+  std::reverse(texts.begin(), texts.end());
+
+  std::vector<LogEntry> entries;
+  LogJoiner joiner;
+  for (const std::string& text : texts)
+    parseInto(text, joiner, [&](LogEntry e) { entries.push_back(std::move(e)); });
   std::vector<LogEntry> unfinished = joiner.flush();
   if (options.follow) {
     result.unfinished = std::move(unfinished);
@@ -178,9 +214,7 @@ absl::StatusOr<TailResult> printLogs(const std::vector<LogFile>& files, const Lo
     for (LogEntry& e : unfinished)
       entries.push_back(std::move(e));
   }
-  if (options.since) {
-    std::erase_if(entries, [&](const LogEntry& e) { return e.time < *options.since; });
-  }
+  std::erase_if(entries, [&](const LogEntry& e) { return !selected(e); });
   size_t first = 0;
   if (options.tail && entries.size() > static_cast<size_t>(*options.tail))
     first = entries.size() - static_cast<size_t>(*options.tail);
