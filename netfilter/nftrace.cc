@@ -11,6 +11,7 @@
 #include <libnftnl/trace.h>
 #include <libnftnl/udata.h>
 #include <linux/netfilter.h>
+#include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <net/if.h>
@@ -19,6 +20,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -75,9 +77,11 @@ std::vector<std::string> traceRuleTexts(const TraceFilter& filter) {
   std::vector<std::string> out;
   for (const std::optional<Protocol>& p : protocolVariants(filter)) {
     std::string text = fmt::format("ip daddr {}", filter.destination.toString());
-    if (p)
+    if (p && filter.port)
+      text += fmt::format(" {} dport {}", protocolName(*p), *filter.port);
+    else if (p)
       text += fmt::format(" meta l4proto {}", protocolName(*p));
-    if (filter.port)
+    else if (filter.port)
       text += fmt::format(" th dport {}", *filter.port);
     out.push_back(text + " meta nftrace set 1");
   }
@@ -178,11 +182,9 @@ std::string TracePrinter::format(const TraceEvent& e) {
         out += fmt::format("{} end of chain (verdict {})\n", prefix, verdict);
         break;
       }
-      std::string line = prefix + " rule";
-      if (e.ruleHandle)
-        line += fmt::format(" handle {}", *e.ruleHandle);
+      std::string line = fmt::format("{} rule handle {}", prefix, *e.ruleHandle);
       if (!e.ruleText.empty())
-        line += fmt::format(" \"{}\"", e.ruleText);
+        line += ": " + e.ruleText;
       out += fmt::format("{} (verdict {})\n", line, verdict);
       break;
     }
@@ -407,18 +409,335 @@ std::string ruleComment(const nftnl_rule* r) {
   return comment;
 }
 
-// Without a comment: the rule's expressions by kind, e.g. "[payload cmp immediate]".
-std::string ruleSummary(nftnl_rule* r) {
+// ---- Rule text: the kernel's expressions back to nft-like text ----------------
+//
+// The trace names each rule by its handle; operators want to see the rule. nft would
+// print it, but kubenode does not depend on nft: this decodes the expressions kubenode
+// and its trace table emit (payload/meta/ct/fib/numgen loads, bitwise, cmp, lookup,
+// dynset, immediate, nat, masq, reject, counter) and shows any other as "[name]".
+
+enum class ValueKind { kRaw, kIp, kPort, kProto, kMark, kFibType, kCtState, kNumber, kConst };
+
+struct RegValue {
+  std::string text{};  // "ip daddr", "meta mark | 0x00004000"
+  ValueKind kind = ValueKind::kRaw;
+  int span = 1;     // 4-byte registers it fills
+  int prefix = -1;  // an IPv4 prefix mask applied by bitwise
+  bool masked = false;
+  uint32_t ctMask = 0;
+  std::vector<uint8_t> data{};  // kConst: the immediate's bytes
+};
+
+// Registers as 4-byte slots: NFT_REG_1..4 are 16 bytes each, NFT_REG32_00.. 4 bytes.
+int slotOf(uint32_t reg) {
+  return reg >= NFT_REG32_00 ? static_cast<int>(reg - NFT_REG32_00)
+                             : static_cast<int>(reg - NFT_REG_1) * 4;
+}
+
+uint32_t hostU32(const uint8_t* d, uint32_t len) {
+  uint32_t v = 0;
+  std::memcpy(&v, d, std::min<uint32_t>(len, 4));
+  return v;
+}
+
+std::string formatValue(const RegValue& v, const uint8_t* d, uint32_t len) {
+  switch (v.kind) {
+    case ValueKind::kIp: {
+      if (len < 1 || len > 4)
+        break;
+      uint8_t b[4] = {};
+      std::memcpy(b, d, len);
+      std::string ip = fmt::format("{}.{}.{}.{}", b[0], b[1], b[2], b[3]);
+      return v.prefix >= 0 && v.prefix < 32 ? fmt::format("{}/{}", ip, v.prefix) : ip;
+    }
+    case ValueKind::kPort:
+      if (len >= 2)
+        return std::to_string(d[0] << 8 | d[1]);
+      break;
+    case ValueKind::kProto:
+      if (len >= 1)
+        return protocolText(d[0]);
+      break;
+    case ValueKind::kMark:
+      return fmt::format("0x{:08x}", hostU32(d, len));
+    case ValueKind::kFibType: {
+      static constexpr const char* kTypes[] = {"unspec",    "unicast",     "local",
+                                               "broadcast", "anycast",     "multicast",
+                                               "blackhole", "unreachable", "prohibit"};
+      uint32_t t = hostU32(d, len);
+      return t < std::size(kTypes) ? kTypes[t] : std::to_string(t);
+    }
+    case ValueKind::kNumber:
+      return std::to_string(hostU32(d, len));
+    default:
+      break;
+  }
+  std::string hex = "0x";
+  for (uint32_t i = 0; i < len; ++i)
+    hex += fmt::format("{:02x}", d[i]);
+  return hex;
+}
+
+std::string ctStateNames(uint32_t bits) {
+  static constexpr std::pair<uint32_t, const char*> kStates[] = {
+      {1, "invalid"}, {2, "established"}, {4, "related"}, {8, "new"}, {64, "untracked"}};
   std::vector<std::string> names;
-  nftnl_expr_foreach(
-      r,
-      [](nftnl_expr* e, void* out) -> int {
-        const char* name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
-        static_cast<std::vector<std::string>*>(out)->push_back(name ? name : "?");
-        return 0;
-      },
-      &names);
-  return fmt::format("[{}]", fmt::join(names, " "));
+  for (auto [bit, name] : kStates) {
+    if (bits & bit)
+      names.emplace_back(name);
+  }
+  return names.empty() ? fmt::format("0x{:x}", bits) : fmt::format("{}", fmt::join(names, ","));
+}
+
+class RuleDecoder {
+ public:
+  std::string decode(nftnl_rule* r) {
+    nftnl_expr_foreach(
+        r,
+        [](nftnl_expr* e, void* self) -> int {
+          static_cast<RuleDecoder*>(self)->add(e);
+          return 0;
+        },
+        this);
+    return fmt::format("{}", fmt::join(parts_, " "));
+  }
+
+ private:
+  static uint32_t u32(nftnl_expr* e, uint16_t attr) { return nftnl_expr_get_u32(e, attr); }
+  static bool has(nftnl_expr* e, uint16_t attr) { return nftnl_expr_is_set(e, attr); }
+
+  void load(uint32_t dreg, RegValue v) { regs_[slotOf(dreg)] = std::move(v); }
+  RegValue* reg(uint32_t r) {
+    auto it = regs_.find(slotOf(r));
+    return it == regs_.end() ? nullptr : &it->second;
+  }
+  // A concatenation of the values loaded into consecutive registers from `sreg`.
+  std::string key(uint32_t sreg) {
+    std::vector<std::string> fields;
+    for (int slot = slotOf(sreg); regs_.count(slot) != 0; slot += regs_[slot].span)
+      fields.push_back(regs_[slot].text);
+    return fmt::format("{}", fmt::join(fields, " . "));
+  }
+
+  void add(nftnl_expr* e) {
+    std::string_view name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+    if (name == "payload" && has(e, NFTNL_EXPR_PAYLOAD_DREG)) {
+      uint32_t base = u32(e, NFTNL_EXPR_PAYLOAD_BASE), off = u32(e, NFTNL_EXPR_PAYLOAD_OFFSET),
+               len = u32(e, NFTNL_EXPR_PAYLOAD_LEN);
+      RegValue v{.text = fmt::format("@{},{},{}", base, off * 8, len * 8),
+                 .span = static_cast<int>((len + 3) / 4)};
+      // A prefix on a byte boundary loads only its bytes: ip saddr 10.244.0.0/16 is a
+      // 2-byte load at offset 12 compared with 0x0af4 (nft emits it so, and so do we).
+      if (base == NFT_PAYLOAD_NETWORK_HEADER && (off == 12 || off == 16) && len >= 1 && len <= 4) {
+        v.text = off == 12 ? "ip saddr" : "ip daddr";
+        v.kind = ValueKind::kIp;
+        if (len < 4)
+          v.prefix = static_cast<int>(len * 8);
+      }
+      if (base == NFT_PAYLOAD_NETWORK_HEADER && off == 9 && len == 1)
+        v.text = "ip protocol", v.kind = ValueKind::kProto;
+      else if (base == NFT_PAYLOAD_TRANSPORT_HEADER && off == 0 && len == 2)
+        v.text = "th sport", v.kind = ValueKind::kPort;
+      else if (base == NFT_PAYLOAD_TRANSPORT_HEADER && off == 2 && len == 2)
+        v.text = "th dport", v.kind = ValueKind::kPort;
+      load(u32(e, NFTNL_EXPR_PAYLOAD_DREG), v);
+    } else if (name == "meta" && has(e, NFTNL_EXPR_META_DREG)) {
+      uint32_t k = u32(e, NFTNL_EXPR_META_KEY);
+      RegValue v{.text = fmt::format("meta {}", k)};
+      if (k == NFT_META_L4PROTO)
+        v.text = "meta l4proto", v.kind = ValueKind::kProto;
+      else if (k == NFT_META_MARK)
+        v.text = "meta mark", v.kind = ValueKind::kMark;
+      else if (k == NFT_META_NFPROTO)
+        v.text = "meta nfproto", v.kind = ValueKind::kNumber;
+      load(u32(e, NFTNL_EXPR_META_DREG), v);
+    } else if (name == "meta" && has(e, NFTNL_EXPR_META_SREG)) {
+      uint32_t k = u32(e, NFTNL_EXPR_META_KEY);
+      const RegValue* v = reg(u32(e, NFTNL_EXPR_META_SREG));
+      std::string value = "?";
+      if (v != nullptr) {
+        value = v->kind == ValueKind::kConst
+                    ? formatValue(RegValue{.kind = k == NFT_META_MARK ? ValueKind::kMark
+                                                                      : ValueKind::kNumber},
+                                  v->data.data(), v->data.size())
+                    : v->text;
+      }
+      std::string key = k == NFT_META_MARK      ? "mark"
+                        : k == NFT_META_NFTRACE ? "nftrace"
+                                                : std::to_string(k);
+      parts_.push_back(fmt::format("meta {} set {}", key, value));
+    } else if (name == "ct" && has(e, NFTNL_EXPR_CT_DREG)) {
+      bool state = u32(e, NFTNL_EXPR_CT_KEY) == NFT_CT_STATE;
+      load(u32(e, NFTNL_EXPR_CT_DREG),
+           RegValue{.text = state ? "ct state" : fmt::format("ct {}", u32(e, NFTNL_EXPR_CT_KEY)),
+                    .kind = state ? ValueKind::kCtState : ValueKind::kRaw});
+    } else if (name == "fib") {
+      uint32_t flags = u32(e, NFTNL_EXPR_FIB_FLAGS);
+      std::string dir = (flags & NFTA_FIB_F_SADDR) ? "saddr" : "daddr";
+      bool type = u32(e, NFTNL_EXPR_FIB_RESULT) == NFT_FIB_RESULT_ADDRTYPE;
+      load(u32(e, NFTNL_EXPR_FIB_DREG),
+           RegValue{.text = fmt::format("fib {} {}", dir, type ? "type" : "result"),
+                    .kind = type ? ValueKind::kFibType : ValueKind::kRaw});
+    } else if (name == "numgen") {
+      std::string kind = u32(e, NFTNL_EXPR_NG_TYPE) == NFT_NG_RANDOM ? "random" : "inc";
+      load(u32(e, NFTNL_EXPR_NG_DREG),
+           RegValue{.text = fmt::format("numgen {} mod {}", kind, u32(e, NFTNL_EXPR_NG_MODULUS)),
+                    .kind = ValueKind::kNumber});
+    } else if (name == "bitwise") {
+      RegValue* src = reg(u32(e, NFTNL_EXPR_BITWISE_SREG));
+      uint32_t mlen = 0, xlen = 0;
+      auto* mask = static_cast<const uint8_t*>(nftnl_expr_get(e, NFTNL_EXPR_BITWISE_MASK, &mlen));
+      auto* x = static_cast<const uint8_t*>(nftnl_expr_get(e, NFTNL_EXPR_BITWISE_XOR, &xlen));
+      RegValue v = src ? *src : RegValue{.text = "?"};
+      if (mask != nullptr && x != nullptr) {
+        if (v.kind == ValueKind::kIp && mlen == 4) {
+          uint32_t m = uint32_t{mask[0]} << 24 | mask[1] << 16 | mask[2] << 8 | mask[3];
+          v.prefix = std::popcount(m);
+        } else if (v.kind == ValueKind::kCtState) {
+          v.ctMask = hostU32(mask, mlen);
+        } else {
+          uint32_t m = hostU32(mask, mlen), b = hostU32(x, xlen);
+          if (b == 0)
+            v.text = fmt::format("{} & 0x{:08x}", v.text, m), v.masked = true;
+          else if (m == ~b)
+            v.text = fmt::format("{} | 0x{:08x}", v.text, b);
+          else if (m == 0xffffffff)
+            v.text = fmt::format("{} ^ 0x{:08x}", v.text, b);
+          else
+            v.text = fmt::format("({} & 0x{:08x}) ^ 0x{:08x}", v.text, m, b);
+        }
+      }
+      load(u32(e, NFTNL_EXPR_BITWISE_DREG), v);
+    } else if (name == "cmp") {
+      const RegValue* v = reg(u32(e, NFTNL_EXPR_CMP_SREG));
+      RegValue unknown{.text = "?"};
+      if (v == nullptr)
+        v = &unknown;
+      uint32_t len = 0;
+      auto* d = static_cast<const uint8_t*>(nftnl_expr_get(e, NFTNL_EXPR_CMP_DATA, &len));
+      uint32_t op = u32(e, NFTNL_EXPR_CMP_OP);
+      if (v->kind == ValueKind::kCtState && v->ctMask != 0) {
+        parts_.push_back(fmt::format("{} {}{}", v->text, op == NFT_CMP_EQ ? "!= " : "",
+                                     ctStateNames(v->ctMask)));
+        return;
+      }
+      static constexpr const char* kOps[] = {"", "!= ", "< ", "<= ", "> ", ">= "};
+      std::string opText = op < std::size(kOps) ? kOps[op] : "? ";
+      if (op == NFT_CMP_EQ && v->masked)
+        opText = "== ";
+      std::string value = formatValue(*v, d, len);
+      // `meta l4proto tcp th dport 80` is what nft writes as `tcp dport 80`.
+      if (v->kind == ValueKind::kPort && !lastProtocol_.empty() &&
+          lastProtocolPart_ + 1 == parts_.size()) {
+        parts_.back() = fmt::format("{} {} {}{}", lastProtocol_, v->text.substr(3), opText, value);
+        lastProtocol_.clear();
+        return;
+      }
+      lastProtocol_.clear();
+      if (v->kind == ValueKind::kProto && v->text == "meta l4proto" && op == NFT_CMP_EQ) {
+        lastProtocol_ = value;
+        lastProtocolPart_ = parts_.size();
+      }
+      parts_.push_back(fmt::format("{} {}{}", v->text, opText, value));
+    } else if (name == "lookup") {
+      std::string set = nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET);
+      std::string k = key(u32(e, NFTNL_EXPR_LOOKUP_SREG));
+      if (has(e, NFTNL_EXPR_LOOKUP_DREG) && u32(e, NFTNL_EXPR_LOOKUP_DREG) == NFT_REG_VERDICT) {
+        parts_.push_back(fmt::format("{} vmap @{}", k, set));
+      } else {
+        bool inverted =
+            has(e, NFTNL_EXPR_LOOKUP_FLAGS) && (u32(e, NFTNL_EXPR_LOOKUP_FLAGS) & NFT_LOOKUP_F_INV);
+        parts_.push_back(fmt::format("{} {}@{}", k, inverted ? "!= " : "", set));
+      }
+    } else if (name == "dynset") {
+      std::string op = u32(e, NFTNL_EXPR_DYNSET_OP) == NFT_DYNSET_OP_UPDATE ? "update" : "add";
+      parts_.push_back(fmt::format("{} @{} {{ {} }}", op,
+                                   nftnl_expr_get_str(e, NFTNL_EXPR_DYNSET_SET_NAME),
+                                   key(u32(e, NFTNL_EXPR_DYNSET_SREG_KEY))));
+    } else if (name == "immediate") {
+      uint32_t dreg = u32(e, NFTNL_EXPR_IMM_DREG);
+      if (dreg == NFT_REG_VERDICT) {
+        int32_t verdict = static_cast<int32_t>(u32(e, NFTNL_EXPR_IMM_VERDICT));
+        std::string text = verdictName(verdict);
+        if (has(e, NFTNL_EXPR_IMM_CHAIN))
+          text += fmt::format(" {}", nftnl_expr_get_str(e, NFTNL_EXPR_IMM_CHAIN));
+        parts_.push_back(text);
+      } else {
+        uint32_t len = 0;
+        auto* d = static_cast<const uint8_t*>(nftnl_expr_get(e, NFTNL_EXPR_IMM_DATA, &len));
+        RegValue v{.kind = ValueKind::kConst, .span = static_cast<int>((len + 3) / 4)};
+        if (d != nullptr)
+          v.data.assign(d, d + len);
+        load(dreg, v);
+      }
+    } else if (name == "nat") {
+      std::string type = u32(e, NFTNL_EXPR_NAT_TYPE) == NFT_NAT_DNAT ? "dnat" : "snat";
+      std::string to;
+      if (has(e, NFTNL_EXPR_NAT_REG_ADDR_MIN)) {
+        const RegValue* a = reg(u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN));
+        if (a != nullptr && a->data.size() >= 4)
+          to = formatValue(RegValue{.kind = ValueKind::kIp}, a->data.data(), 4);
+      }
+      if (has(e, NFTNL_EXPR_NAT_REG_PROTO_MIN)) {
+        const RegValue* p = reg(u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN));
+        if (p != nullptr && p->data.size() >= 2)
+          to += ":" + formatValue(RegValue{.kind = ValueKind::kPort}, p->data.data(), 2);
+      }
+      parts_.push_back(fmt::format("{} to {}", type, to));
+    } else if (name == "masq") {
+      bool random = has(e, NFTNL_EXPR_MASQ_FLAGS) &&
+                    (u32(e, NFTNL_EXPR_MASQ_FLAGS) & NF_NAT_RANGE_PROTO_RANDOM_FULLY);
+      parts_.push_back(random ? "masquerade fully-random" : "masquerade");
+    } else if (name == "counter" || name == "reject") {
+      parts_.emplace_back(name);
+    } else {
+      parts_.push_back(fmt::format("[{}]", name));
+    }
+  }
+
+  std::map<int, RegValue> regs_;
+  std::vector<std::string> parts_;
+  std::string lastProtocol_;  // "tcp" after `meta l4proto tcp`, until the next part
+  size_t lastProtocolPart_ = 0;
+};
+
+// The rule as nft-like text, with its comment as nft prints it.
+std::string describeRule(nftnl_rule* r) {
+  std::string text = RuleDecoder().decode(r);
+  std::string comment = ruleComment(r);
+  if (!comment.empty())
+    text += fmt::format(" comment \"{}\"", comment);
+  return text;
+}
+
+// Dumps every rule of every table (NFT_MSG_GETRULE), in the kernel's order: table by
+// table, chain by chain, rule by rule.
+absl::Status dumpRules(mnl_socket* socket, uint32_t seq,
+                       const std::function<void(nftnl_rule*)>& onRule) {
+  char request[MNL_SOCKET_BUFFER_SIZE];
+  nlmsghdr* nlh = nftnl_nlmsg_build_hdr(request, NFT_MSG_GETRULE, NFPROTO_UNSPEC, NLM_F_DUMP, seq);
+  if (mnl_socket_sendto(socket, nlh, nlh->nlmsg_len) < 0)
+    return errnoStatus(errno, "listing rules");
+  uint32_t portid = mnl_socket_get_portid(socket);
+  std::vector<char> in(1 << 17);
+  while (true) {
+    ssize_t len = mnl_socket_recvfrom(socket, in.data(), in.size());
+    if (len < 0)
+      return errnoStatus(errno, "listing rules");
+    int ret = mnl_cb_run(
+        in.data(), len, seq, portid,
+        [](const nlmsghdr* msg, void* data) -> int {
+          NftnlPtr<nftnl_rule> r(nftnl_rule_alloc());
+          if (nftnl_rule_nlmsg_parse(msg, r.get()) >= 0)
+            (*static_cast<const std::function<void(nftnl_rule*)>*>(data))(r.get());
+          return MNL_CB_OK;
+        },
+        const_cast<std::function<void(nftnl_rule*)>*>(&onRule));
+    if (ret < 0)
+      return errnoStatus(errno, "listing rules");
+    if (ret == MNL_CB_STOP)
+      return absl::OkStatus();
+  }
 }
 
 class NetlinkTraceSession final : public TraceSession {
@@ -562,41 +881,14 @@ class NetlinkTraceSession final : public TraceSession {
     return absl::OkStatus();
   }
 
-  // Lists every rule of every table once: handle -> comment, for the printed lines.
+  // Lists every rule of every table once: handle -> text, for the printed lines.
   absl::Status listRules() {
-    char buffer[MNL_SOCKET_BUFFER_SIZE];
-    uint32_t seq = nextSeq();
-    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buffer, NFT_MSG_GETRULE, NFPROTO_UNSPEC, NLM_F_DUMP, seq);
-    if (mnl_socket_sendto(control_.get(), nlh, nlh->nlmsg_len) < 0)
-      return errnoStatus(errno, "listing rules");
-    uint32_t portid = mnl_socket_get_portid(control_.get());
-    std::vector<char> in(1 << 17);
-    while (true) {
-      ssize_t len = mnl_socket_recvfrom(control_.get(), in.data(), in.size());
-      if (len < 0)
-        return errnoStatus(errno, "listing rules");
-      int ret = mnl_cb_run(
-          in.data(), len, seq, portid,
-          [](const nlmsghdr* msg, void* self) -> int {
-            NftnlPtr<nftnl_rule> r(nftnl_rule_alloc());
-            if (nftnl_rule_nlmsg_parse(msg, r.get()) < 0)
-              return MNL_CB_OK;
-            std::string text = ruleComment(r.get());
-            if (text.empty())
-              text = ruleSummary(r.get());
-            static_cast<NetlinkTraceSession*>(self)
-                ->rules_[RuleKey{nftnl_rule_get_u32(r.get(), NFTNL_RULE_FAMILY),
-                                 nftnl_rule_get_str(r.get(), NFTNL_RULE_TABLE),
-                                 nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN),
-                                 nftnl_rule_get_u64(r.get(), NFTNL_RULE_HANDLE)}] = std::move(text);
-            return MNL_CB_OK;
-          },
-          this);
-      if (ret < 0)
-        return errnoStatus(errno, "listing rules");
-      if (ret == MNL_CB_STOP)
-        return absl::OkStatus();
-    }
+    return dumpRules(control_.get(), nextSeq(), [this](nftnl_rule* r) {
+      rules_[RuleKey{
+          nftnl_rule_get_u32(r, NFTNL_RULE_FAMILY), nftnl_rule_get_str(r, NFTNL_RULE_TABLE),
+          nftnl_rule_get_str(r, NFTNL_RULE_CHAIN), nftnl_rule_get_u64(r, NFTNL_RULE_HANDLE)}] =
+          describeRule(r);
+    });
   }
 
   TraceEvent decode(const nftnl_trace* t) {
@@ -667,6 +959,26 @@ class NetlinkTraceSession final : public TraceSession {
 };
 
 }  // namespace
+
+absl::StatusOr<std::vector<ListedRule>> listRuleTexts() {
+  NftnlPtr<mnl_socket> socket(mnl_socket_open(NETLINK_NETFILTER));
+  if (!socket)
+    return errnoStatus(errno, "opening a netfilter netlink socket");
+  if (mnl_socket_bind(socket.get(), 0, MNL_SOCKET_AUTOPID) < 0)
+    return errnoStatus(errno, "binding a netfilter netlink socket");
+  std::vector<ListedRule> out;
+  absl::Status s =
+      dumpRules(socket.get(), static_cast<uint32_t>(time(nullptr)), [&](nftnl_rule* r) {
+        out.push_back(ListedRule{.family = familyName(nftnl_rule_get_u32(r, NFTNL_RULE_FAMILY)),
+                                 .table = nftnl_rule_get_str(r, NFTNL_RULE_TABLE),
+                                 .chain = nftnl_rule_get_str(r, NFTNL_RULE_CHAIN),
+                                 .handle = nftnl_rule_get_u64(r, NFTNL_RULE_HANDLE),
+                                 .text = describeRule(r)});
+      });
+  if (!s.ok())
+    return s;
+  return out;
+}
 
 absl::StatusOr<std::unique_ptr<TraceSession>> startNetlinkTrace(const TraceFilter& filter) {
   auto session = std::make_unique<NetlinkTraceSession>();

@@ -3,11 +3,12 @@
 //
 // A TraceSession installs a short-lived table of its own, `table ip kubenode-trace`, whose
 // base chains run at priority raw (-300), before kubenode's dstnat chains, and hold
-//   ip daddr 10.96.0.10 meta l4proto tcp th dport 80 meta nftrace set 1
+//   ip daddr 10.96.0.10 tcp dport 80 meta nftrace set 1
 // so the kernel reports every chain and rule a matching packet passes, in every table, on
 // the NFNLGRP_NFTRACE netlink group. The session decodes each report (libnftnl's
 // nftnl_trace API), names the rule by its comment (rules are listed once, and again when
-// an unknown rule shows up), and removes its table when stopped or destroyed.
+// an unknown rule shows up) and decodes its expressions back to nft-like text, and removes its
+// table when stopped or destroyed.
 //
 //   absl::StatusOr<std::unique_ptr<TraceSession>> s = startNetlinkTrace(
 //       {.destination = parseIpv4("10.96.0.10").value(), .port = 80});
@@ -28,6 +29,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -51,7 +53,7 @@ struct TraceFilter {
 absl::StatusOr<TraceFilter> parseTraceTarget(std::string_view text);
 
 // The rules the session installs, as nft prints them (one per line), for messages and tests:
-//   "ip daddr 10.96.0.10 meta l4proto tcp th dport 80 meta nftrace set 1"
+//   "ip daddr 10.96.0.10 tcp dport 80 meta nftrace set 1"
 std::vector<std::string> traceRuleTexts(const TraceFilter& filter);
 
 // The packet a trace report carries, decoded from its IPv4 and transport headers.
@@ -76,7 +78,9 @@ struct TraceEvent {
   std::string chain;
   enum class Type { kRule, kReturn, kPolicy, kUnknown } type = Type::kUnknown;
   std::optional<uint64_t> ruleHandle;
-  std::string ruleText;  // the rule's comment, or a summary of its expressions
+  // The rule as nft-like text decoded from its expressions, with its comment:
+  // "ip saddr 10.180.0.1 counter jump KUBE-MARK-MASQ comment \"ns1/svc1:p80\""
+  std::string ruleText;
   // "accept", "drop", "continue", "jump", "goto", "return", "break", "queue", "stolen"
   std::string verdict;
   std::string jumpTarget;  // for jump and goto
@@ -113,6 +117,19 @@ class TraceSession {
   // Removes the trace table. Idempotent; the destructor calls it too.
   virtual absl::Status stop() = 0;
 };
+
+// One rule of the kernel's ruleset, named as the trace names it.
+struct ListedRule {
+  std::string family{};  // "ip"
+  std::string table{};
+  std::string chain{};
+  uint64_t handle = 0;
+  std::string text{};  // as TraceEvent::ruleText
+};
+
+// Every rule of every table in the current network namespace, in the kernel's order, as
+// the trace prints them (what `nft -a list ruleset` shows, minus sets and counters' values).
+absl::StatusOr<std::vector<ListedRule>> listRuleTexts();
 
 // Subscribes to trace reports, then installs the trace table in the current network
 // namespace (replacing one a killed trace left behind). kPermissionDenied without

@@ -52,7 +52,9 @@
 #include "netfilter/conntrack.h"
 #include "netfilter/fake_time_source.h"
 #include "netfilter/netlink_rule_writer.h"
+#include "netfilter/nftrace.h"
 #include "netfilter/proxier.h"
+#include "netfilter/render.h"
 #include "tests/harness/namespaces.h"
 #include "tests/harness/process.h"
 
@@ -787,6 +789,30 @@ TEST_F(ProxyTrafficTest, TheProxierRepairsATableFlushedBehindItsBack) {
   proxier.reset();
 }
 
+// The trace names rules by decoding the kernel's expressions; for every rule kubenode
+// programs, that text is the one render prints.
+TEST_F(ProxyTrafficTest, TheTraceReadsEveryProgrammedRuleBackAsRenderPrintsIt) {
+  Objects all = decode(allManifests());
+  netfilter::Ruleset desired = netfilter::buildRuleset(
+      netfilter::buildServicePorts(all.services, all.slices, "node-a").ports, testNode());
+  absl::StatusOr<std::vector<netfilter::ListedRule>> listed = netfilter::listRuleTexts();
+  ASSERT_OK(listed);
+  std::map<std::string, std::vector<std::string>> programmed;
+  for (const netfilter::ListedRule& r : *listed) {
+    if (r.family == "ip" && r.table == "kubenode")
+      programmed[r.chain].push_back(r.text);
+  }
+  ASSERT_EQ(programmed.size(), desired.chains.size());
+  for (const netfilter::Chain& chain : desired.chains) {
+    std::vector<std::string> rendered;
+    for (const netfilter::Rule& rule : chain.rules)
+      rendered.push_back(netfilter::renderRule(rule));
+    if (rendered.empty())
+      continue;  // an empty chain has no rules to list
+    EXPECT_EQ(programmed[chain.name], rendered) << chain.name;
+  }
+}
+
 // Reads a file that a child process appends to.
 std::string readAll(const std::string& path) {
   std::ifstream in(path);
@@ -816,6 +842,21 @@ TEST_F(ProxyTrafficTest, TraceShowsTheChainsAPacketPassesAndLeavesNothingBehind)
   absl::StatusOr<std::string> tables = run({"nft", "list", "tables"});
   ASSERT_OK(tables);
   EXPECT_THAT(*tables, HasSubstr("table ip kubenode-trace"));
+  // The trace table holds exactly the rules the command announced, in both base chains.
+  absl::StatusOr<std::vector<netfilter::ListedRule>> listed = netfilter::listRuleTexts();
+  ASSERT_OK(listed);
+  std::vector<std::string> traceRules;
+  for (const netfilter::ListedRule& rule : *listed) {
+    if (rule.table == "kubenode-trace")
+      traceRules.push_back(rule.chain + ": " + rule.text);
+  }
+  const std::string comment = " comment \"kubenode proxy trace\"";
+  EXPECT_THAT(traceRules,
+              ::testing::ElementsAre(
+                  "trace-prerouting: ip daddr 10.96.0.16 tcp dport 80 meta nftrace set 1" + comment,
+                  "trace-prerouting: ip daddr 10.96.0.16 udp dport 80 meta nftrace set 1" + comment,
+                  "trace-output: ip daddr 10.96.0.16 tcp dport 80 meta nftrace set 1" + comment,
+                  "trace-output: ip daddr 10.96.0.16 udp dport 80 meta nftrace set 1" + comment));
 
   Reply r = inNetns(ns("client"), [] { return tcpRequest("10.96.0.16", 80); });
   ASSERT_EQ(r.error, 0) << std::strerror(r.error);
@@ -832,6 +873,11 @@ TEST_F(ProxyTrafficTest, TraceShowsTheChainsAPacketPassesAndLeavesNothingBehind)
   EXPECT_THAT(out, HasSubstr("ip kubenode KUBE-SERVICES rule"));
   EXPECT_THAT(out, HasSubstr("(verdict jump KUBE-SVC-"));
   EXPECT_THAT(out, HasSubstr("(verdict goto KUBE-SEP-"));
+  // Rules are shown as nft shows them, comments included.
+  EXPECT_THAT(out, HasSubstr("counter jump KUBE-SERVICES (verdict jump KUBE-SERVICES)"));
+  EXPECT_THAT(out, HasSubstr("rule handle"));
+  EXPECT_THAT(out, HasSubstr(": meta l4proto tcp counter dnat to 10.244.1.11:8080 comment "
+                             "\"default/self:p\" (verdict accept)"));
   EXPECT_THAT(out, HasSubstr("table ip kubenode-trace removed"));
   tables = run({"nft", "list", "tables"});
   ASSERT_OK(tables);

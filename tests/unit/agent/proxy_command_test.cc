@@ -405,7 +405,7 @@ TEST_F(ProxyCommandTest, TracePrintsEachReportAndRemovesItsRules) {
   second.packet.reset();
   second.chain = "KUBE-SERVICES";
   second.ruleHandle = 9;
-  second.ruleText = "ns1/svc1:p80 cluster IP";
+  second.ruleText = "ip daddr . meta l4proto . th dport vmap @service-ips";
   second.jumpTarget = "KUBE-SVC-XPGD46QRK7WJZT7O";
   traceEvents_ = {first, second};
 
@@ -424,11 +424,10 @@ TEST_F(ProxyCommandTest, TracePrintsEachReportAndRemovesItsRules) {
             "flags == syn\n"
             "trace id 00000abc ip kubenode nat-prerouting rule handle 4 (verdict jump "
             "KUBE-SERVICES)\n"
-            "trace id 00000abc ip kubenode KUBE-SERVICES rule handle 9 \"ns1/svc1:p80 cluster "
-            "IP\" (verdict jump KUBE-SVC-XPGD46QRK7WJZT7O)\n");
+            "trace id 00000abc ip kubenode KUBE-SERVICES rule handle 9: ip daddr . meta l4proto "
+            ". th dport vmap @service-ips (verdict jump KUBE-SVC-XPGD46QRK7WJZT7O)\n");
   EXPECT_EQ(traceStops_, 1);
-  EXPECT_THAT(err_.str(), HasSubstr("ip daddr 10.96.0.10 meta l4proto tcp th dport 80 meta "
-                                    "nftrace set 1"));
+  EXPECT_THAT(err_.str(), HasSubstr("ip daddr 10.96.0.10 tcp dport 80 meta nftrace set 1"));
   EXPECT_THAT(err_.str(), HasSubstr("1 packet(s) traced; table ip kubenode-trace removed"));
 }
 
@@ -447,8 +446,8 @@ TEST_F(ProxyCommandTest, TraceRejectsBadArgumentsBeforeTouchingTheKernel) {
 TEST(TraceRules, APortWithoutProtocolTracesTcpAndUdp) {
   netfilter::TraceFilter f = netfilter::parseTraceTarget("10.96.0.10:53").value();
   EXPECT_THAT(netfilter::traceRuleTexts(f),
-              ElementsAre("ip daddr 10.96.0.10 meta l4proto tcp th dport 53 meta nftrace set 1",
-                          "ip daddr 10.96.0.10 meta l4proto udp th dport 53 meta nftrace set 1"));
+              ElementsAre("ip daddr 10.96.0.10 tcp dport 53 meta nftrace set 1",
+                          "ip daddr 10.96.0.10 udp dport 53 meta nftrace set 1"));
   f = netfilter::parseTraceTarget("10.96.0.10").value();
   EXPECT_THAT(netfilter::traceRuleTexts(f), ElementsAre("ip daddr 10.96.0.10 meta nftrace set 1"));
 }
