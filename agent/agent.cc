@@ -357,7 +357,8 @@ class Agent {
     PodVolumes volumes(syncer_.options().node);
     for (const std::string& uid : volumes.podDirs()) {
       if (!known.contains(uid) && !listing.pods.contains(uid))
-        volumes.tearDownUid(uid);
+        if (absl::Status s = volumes.tearDownUid(uid); !s.ok())
+          spdlog::warn("removing the files of gone pod {}: {}", uid, std::string(s.message()));
     }
   }
 

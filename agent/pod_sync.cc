@@ -436,7 +436,9 @@ PodSyncer::StartOutcome PodSyncer::startContainer(const api::Pod& pod,
     if (!hook.ok()) {
       events_.record(pod, kWarning, "FailedPostStartHook",
                      fmt::format("PostStartHook failed: {}", msg(hook)), field, clock_());
-      runtime_.stopContainer(*id, podGracePeriod(pod, std::nullopt));
+      if (absl::Status s = runtime_.stopContainer(*id, podGracePeriod(pod, std::nullopt)); !s.ok())
+        spdlog::warn("pod {}/{}: stopping container {} after its postStart hook failed: {}",
+                     pod.metadata.namespace_, pod.metadata.name, container.name, msg(s));
       out.waiting =
           api::ContainerStateWaiting{.reason = "PostStartHookError", .message = msg(hook)};
     }
