@@ -7,8 +7,10 @@
 #include <zlib.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -17,6 +19,7 @@
 #include <gtest/gtest.h>
 
 #include "agent/logs/log_files.h"
+#include "agent/logs/rotation.h"
 
 namespace kubenode::agent::logs {
 namespace {
@@ -162,6 +165,61 @@ TEST_F(LogFilesTest, FollowPrintsAppendedLinesAcrossARotation) {
   stop = true;
   follower.join();
   EXPECT_TRUE(followed.ok()) << followed;
+}
+
+TEST_F(LogFilesTest, FollowCatchesUpOnRotationsItSleptThrough) {
+  const fs::path path = dir_ / "0.log";
+  write("0.log", criLine(1, "one"));
+  std::mutex mu;
+  std::condition_variable cv;
+  bool paused = false;
+  bool released = false;
+  int checks = 0;
+  std::ostringstream out;
+  LogPrinter printer(out, false);
+  absl::Status followed;
+  std::thread follower([&] {
+    followed = followLog(path.string(), 0, printer,
+                         {.keepFollowing =
+                              [&] {
+                                // The first check holds the follower while the test rotates
+                                // twice and compresses, as a slow reader would fall behind;
+                                // the second comes after the follower went through all that.
+                                std::unique_lock<std::mutex> lock(mu);
+                                if (!paused) {
+                                  paused = true;
+                                  cv.notify_all();
+                                  cv.wait(lock, [&] { return released; });
+                                }
+                                return ++checks < 2;
+                              },
+                          .checkPeriod = absl::Milliseconds(1)});
+  });
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return paused; }));
+  }
+  const auto t0 = fs::file_time_type::clock::now() - std::chrono::minutes(10);
+  {
+    std::ofstream a(path, std::ios::app);
+    fs::rename(path, dir_ / "0.log.20240101-000001");
+    a << criLine(2, "two") << std::flush;  // the old writer's last line, after the rename
+  }
+  fs::last_write_time(dir_ / "0.log.20240101-000001", t0);
+  write("0.log", criLine(3, "three"));
+  fs::rename(path, dir_ / "0.log.20240101-000002");
+  fs::last_write_time(dir_ / "0.log.20240101-000002", t0 + std::chrono::minutes(1));
+  write("0.log", criLine(4, "four"));
+  // The file the follower holds is compressed meanwhile: a new inode, same times.
+  ASSERT_TRUE(compressLogFile((dir_ / "0.log.20240101-000001").string()).ok());
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    released = true;
+  }
+  cv.notify_all();
+  follower.join();
+  EXPECT_TRUE(followed.ok()) << followed;
+  EXPECT_EQ(out.str(), "one\ntwo\nthree\nfour\n");
 }
 
 }  // namespace
