@@ -390,6 +390,14 @@ std::string allManifests() {
       slice("dns", kBackends, kBackendUdpPort, "UDP"),
       service("self", "10.96.0.16", 80),
       slice("self", {"10.244.1.11"}, kBackendTcpPort),
+      // Only for the read-back of every rule form: external IPs, a load balancer with
+      // source ranges on and off byte boundaries, internalTrafficPolicy Local.
+      service("lb", "10.96.0.17", 80,
+              "  type: LoadBalancer\n  externalIPs:\n  - 192.0.2.7\n"
+              "  loadBalancerSourceRanges:\n  - 203.0.113.0/25\n  - 198.51.0.0/16\n"
+              "  internalTrafficPolicy: Local\n") +
+          "status:\n  loadBalancer:\n    ingress:\n    - ip: 192.0.2.100\n",
+      slice("lb", kBackends, kBackendTcpPort),
   };
   std::string out;
   for (const std::string& d : docs)
