@@ -32,6 +32,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -64,6 +65,9 @@ struct Options {
   int pollMs = 20;
   double timeoutSeconds = 180;
   std::string kubenode = KUBENODE_BINARY;
+  // Extra raw peers with this many CRI callers at once (e.g. 4, 8): what a bounded
+  // concurrency in the agent could reach on this machine.
+  std::vector<int> parallel{};
 };
 
 // The manifest of pod i, as an operator would write it: the raw peer decodes the very
@@ -88,8 +92,9 @@ spec:
 
 // Fields of /proc/PID/stat after the command name (which may hold spaces): index 0 is
 // field 3 (state), so field n is index n-3.
-std::vector<std::string> statFields(pid_t pid) {
-  std::string text = harness::readFile(fmt::format("/proc/{}/stat", pid));
+// `dir` is /proc/PID or /proc/PID/task/TID.
+std::vector<std::string> statFields(const std::string& dir) {
+  std::string text = harness::readFile(dir + "/stat");
   size_t close = text.rfind(')');
   if (close == std::string::npos)
     return {};
@@ -105,23 +110,133 @@ std::vector<std::string> statFields(pid_t pid) {
   }
   return fields;
 }
+std::string procDir(pid_t pid) {
+  return fmt::format("/proc/{}", pid);
+}
 
 // utime + stime (fields 14 and 15) in seconds; nullopt when the process is gone.
-std::optional<double> cpuSeconds(pid_t pid) {
-  std::vector<std::string> f = statFields(pid);
+std::optional<double> cpuSecondsAt(const std::string& dir) {
+  std::vector<std::string> f = statFields(dir);
   if (f.size() < 13)
     return std::nullopt;
   double ticks = std::stod(f[11]) + std::stod(f[12]);
   return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
+std::optional<double> cpuSeconds(pid_t pid) {
+  return cpuSecondsAt(procDir(pid));
+}
 
-// A "VmRSS:   12345 kB" line of /proc/PID/status, in kB; -1 when absent.
-long statusKb(pid_t pid, const std::string& key) {
-  std::string text = harness::readFile(fmt::format("/proc/{}/status", pid));
+// The number of a "VmRSS:   12345 kB" line of DIR/status (kB there); -1 when absent.
+long statusValueAt(const std::string& dir, const std::string& key) {
+  std::string text = harness::readFile(dir + "/status");
   size_t at = text.find("\n" + key + ":");
   if (at == std::string::npos)
     return -1;
   return std::atol(text.c_str() + at + key.size() + 2);
+}
+long statusKb(pid_t pid, const std::string& key) {
+  return statusValueAt(procDir(pid), key);
+}
+
+// One thread's CPU and context switches (each switch away is a sleep or a preemption, so
+// voluntary ones count its wake-ups).
+struct ThreadSample {
+  std::string comm;
+  double cpu = 0;
+  long wakeups = 0;
+};
+std::map<pid_t, ThreadSample> threadSamples(pid_t pid) {
+  std::map<pid_t, ThreadSample> out;
+  std::error_code ec;
+  for (const fs::directory_entry& e : fs::directory_iterator(procDir(pid) + "/task", ec)) {
+    const std::string dir = e.path();
+    ThreadSample t;
+    t.comm = harness::readFile(dir + "/comm");
+    while (!t.comm.empty() && t.comm.back() == '\n')
+      t.comm.pop_back();
+    t.cpu = cpuSecondsAt(dir).value_or(0);
+    t.wakeups = statusValueAt(dir, "voluntary_ctxt_switches");
+    out[std::atoi(e.path().filename().c_str())] = t;
+  }
+  return out;
+}
+
+// Threads that ran between two samples, busiest first, grouped by name:
+// "grpc_global_tim x2: 30 ms, 41 wake-ups/s".
+std::vector<std::string> threadActivity(const std::map<pid_t, ThreadSample>& before,
+                                        const std::map<pid_t, ThreadSample>& after,
+                                        double seconds) {
+  struct Group {
+    int threads = 0;
+    double cpu = 0;
+    long wakeups = 0;
+    std::vector<long> each{};  // wake-ups of each thread, to tell unnamed threads apart
+  };
+  std::map<std::string, Group> groups;
+  for (const auto& [tid, a] : after) {
+    auto b = before.find(tid);
+    if (b == before.end())
+      continue;
+    double cpu = a.cpu - b->second.cpu;
+    long wakeups = a.wakeups - b->second.wakeups;
+    if (cpu <= 0 && wakeups <= 0)
+      continue;
+    Group& g = groups[a.comm];
+    ++g.threads;
+    g.cpu += cpu;
+    g.wakeups += wakeups;
+    g.each.push_back(wakeups);
+  }
+  std::vector<std::pair<std::string, Group>> sorted(groups.begin(), groups.end());
+  std::sort(sorted.begin(), sorted.end(), [](const auto& x, const auto& y) {
+    return x.second.cpu != y.second.cpu ? x.second.cpu > y.second.cpu
+                                        : x.second.wakeups > y.second.wakeups;
+  });
+  std::vector<std::string> lines;
+  for (auto& [comm, g] : sorted) {
+    std::string line = fmt::format("{} x{}: {:.0f} ms CPU, {:.1f} wake-ups/s", comm, g.threads,
+                                   1000 * g.cpu, g.wakeups / seconds);
+    if (g.threads > 1) {
+      std::sort(g.each.rbegin(), g.each.rend());
+      line += " (busiest threads:";
+      for (size_t i = 0; i < g.each.size() && i < 8; ++i)
+        line += fmt::format(" {:.1f}", g.each[i] / seconds);
+      line += ")";
+    }
+    lines.push_back(line);
+  }
+  return lines;
+}
+
+// The whole machine's CPU time, busy and total, in ticks (first line of /proc/stat).
+struct MachineCpu {
+  double busy = 0;
+  double total = 0;
+};
+MachineCpu machineCpu() {
+  std::string text = harness::readFile("/proc/stat");
+  MachineCpu m;
+  std::vector<double> v;
+  size_t pos = text.find(' ');
+  while (pos < text.size() && text[pos] != '\n') {
+    char* end = nullptr;
+    double x = std::strtod(text.c_str() + pos, &end);
+    if (end == text.c_str() + pos)
+      break;
+    v.push_back(x);
+    pos = end - text.c_str();
+  }
+  for (size_t i = 0; i < v.size() && i < 8; ++i) {  // user .. steal; guest is in user
+    m.total += v[i];
+    if (i != 3 && i != 4)  // idle, iowait
+      m.busy += v[i];
+  }
+  return m;
+}
+// Busy share of all cores since `from`, in percent of the whole machine.
+double machineBusySince(const MachineCpu& from) {
+  MachineCpu now = machineCpu();
+  return now.total > from.total ? 100.0 * (now.busy - from.busy) / (now.total - from.total) : 0;
 }
 
 // The kubenode child of this process. AgentProcess keeps its pid to itself, so it is
@@ -133,7 +248,7 @@ std::optional<pid_t> agentPid() {
     if (name.find_first_not_of("0123456789") != std::string::npos)
       continue;
     pid_t pid = std::atoi(name.c_str());
-    std::vector<std::string> f = statFields(pid);
+    std::vector<std::string> f = statFields(procDir(pid));
     if (f.size() < 2 || std::atoi(f[1].c_str()) != self)
       continue;
     std::string comm = harness::readFile(fmt::format("/proc/{}/comm", pid));
@@ -146,11 +261,12 @@ std::optional<pid_t> agentPid() {
 // ---- raw CRI peer --------------------------------------------------------------------
 
 struct RawResult {
-  double total = 0;      // all pods, sandbox to started container
-  double sandbox = 0;    // sum of RunPodSandbox
-  double create = 0;     // sum of CreateContainer
-  double start = 0;      // sum of StartContainer
-  double removeAll = 0;  // StopPodSandbox + RemovePodSandbox of all
+  double total = 0;        // all pods, sandbox to started container
+  double sandbox = 0;      // sum of RunPodSandbox
+  double create = 0;       // sum of CreateContainer
+  double start = 0;        // sum of StartContainer
+  double removeAll = 0;    // StopPodSandbox + RemovePodSandbox of all
+  double machineBusy = 0;  // % of all cores busy during the start
 };
 
 class RawPeer {
@@ -186,7 +302,10 @@ class RawPeer {
     r.sandbox += secondsSince(t0);
     if (!sandbox.ok())
       return sandbox.status();
-    sandboxes_.push_back(*sandbox);
+    {
+      std::lock_guard lock(mu_);
+      sandboxes_.push_back(*sandbox);
+    }
 
     const api::Container& container = pod.spec.containers.at(0);
     pods::ContainerContext ctx;
@@ -211,6 +330,7 @@ class RawPeer {
   // Stops and removes every sandbox this peer made (containerd removes their containers).
   absl::Status removeAll() {
     absl::Status first;
+    std::lock_guard lock(mu_);
     for (const std::string& id : sandboxes_) {
       absl::Status s = runtime_.stopPodSandbox(id);
       if (s.ok())
@@ -239,9 +359,66 @@ class RawPeer {
   cri::GrpcRuntimeService& runtime_;
   agent::pods::NodeSettings node_;
   std::string imageRef_;
-  std::vector<std::string> sandboxes_;
+  std::mutex mu_;
+  std::vector<std::string> sandboxes_;  // guarded by mu_
   int uid_ = 1;
 };
+
+// Starts `pods` through `callers` threads taking the next pod in turn (1: the sequential
+// peer), then removes them all. Call times are summed over all callers.
+absl::StatusOr<RawResult> runRaw(RawPeer& raw, const std::vector<api::Pod>& pods, int callers) {
+  RawResult total;
+  std::mutex mu;
+  absl::Status first;
+  size_t next = 0;
+  auto caller = [&] {
+    RawResult mine;
+    for (;;) {
+      size_t i;
+      {
+        std::lock_guard lock(mu);
+        if (next >= pods.size() || !first.ok())
+          break;
+        i = next++;
+      }
+      absl::Status s = raw.start(pods[i], mine);
+      if (!s.ok()) {
+        std::lock_guard lock(mu);
+        if (first.ok())
+          first =
+              absl::Status(s.code(), fmt::format("raw CRI start of {}: {}", pods[i].metadata.name,
+                                                 std::string(s.message())));
+        break;
+      }
+    }
+    std::lock_guard lock(mu);
+    total.sandbox += mine.sandbox;
+    total.create += mine.create;
+    total.start += mine.start;
+  };
+  MachineCpu machine0 = machineCpu();
+  Clock::time_point t0 = Clock::now();
+  if (callers <= 1) {
+    caller();
+  } else {
+    std::vector<std::thread> threads;
+    for (int i = 0; i < callers; ++i)
+      threads.emplace_back(caller);
+    for (std::thread& t : threads)
+      t.join();
+  }
+  total.total = secondsSince(t0);
+  total.machineBusy = machineBusySince(machine0);
+  Clock::time_point r0 = Clock::now();
+  absl::Status removed = raw.removeAll();
+  total.removeAll = secondsSince(r0);
+  if (!first.ok())
+    return first;
+  if (!removed.ok())
+    return absl::Status(removed.code(),
+                        fmt::format("raw CRI removal: {}", std::string(removed.message())));
+  return total;
+}
 
 // ---- kubenode ------------------------------------------------------------------------
 
@@ -252,11 +429,18 @@ struct AgentResult {
   long hwmKb = 0;
   double idleCpuPercent = 0;  // of one core
   double containerdIdlePercent = 0;
-  double cleanup = 0;  // manifests removed -> no pod in /pods nor in the runtime
+  double cleanup = 0;           // manifests removed -> no pod in /pods nor in the runtime
+  long rssEmptyKb = 0;          // before the manifests are written
+  double idleEmptyPercent = 0;  // after the pods are gone, the same interval
+  double startCpu = 0;          // the agent's own CPU seconds from the writes to all Running
+  double machineBusy = 0;       // % of all cores busy over the same interval
   // CRI operation -> (count, total seconds), from the agent's /metrics: during the start,
   // and during the idle interval.
   std::map<std::string, std::pair<double, double>> startOps{};
   std::map<std::string, std::pair<double, double>> idleOps{};
+  std::map<std::string, std::pair<double, double>> idleEmptyOps{};
+  std::vector<std::string> idleThreads{};  // with the pods, busiest first
+  double idleWakeups = 0;                  // all of the agent's threads, per second
 };
 
 // kubelet_runtime_operations_duration_seconds_{count,sum}{operation_type="X"} from the
@@ -349,6 +533,9 @@ absl::StatusOr<AgentResult> runAgent(const Options& o, harness::PrivateContainer
 
   // The clock starts before the first write: the agent may react to a write while the
   // next one is made, and that is part of its time.
+  r.rssEmptyKb = statusKb(*pid, "VmRSS");
+  std::optional<double> startCpu0 = cpuSeconds(*pid);
+  MachineCpu machine0 = machineCpu();
   Clock::time_point t0 = Clock::now();
   for (int i = 0; i < o.pods; ++i)
     agent.writeManifest(fmt::format("bench-{:02d}.yaml", i), manifestText(i));
@@ -372,6 +559,9 @@ absl::StatusOr<AgentResult> runAgent(const Options& o, harness::PrivateContainer
     r.runningAt.push_back(at);
   std::sort(r.runningAt.begin(), r.runningAt.end());
   r.total = r.runningAt.back();
+  r.machineBusy = machineBusySince(machine0);
+  if (std::optional<double> cpu = cpuSeconds(*pid); cpu && startCpu0)
+    r.startCpu = *cpu - *startCpu0;
   const auto opsStarted = criOperations(harness::httpGet(agent.port(), "/metrics").body);
   r.startOps = minus(opsStarted, opsBefore);
 
@@ -380,22 +570,41 @@ absl::StatusOr<AgentResult> runAgent(const Options& o, harness::PrivateContainer
   std::this_thread::sleep_for(std::chrono::seconds(2));
   r.rssKb = statusKb(*pid, "VmRSS");
   r.hwmKb = statusKb(*pid, "VmHWM");
-  const auto opsIdle0 = criOperations(harness::httpGet(agent.port(), "/metrics").body);
-  std::optional<double> cpu0 = cpuSeconds(*pid);
-  std::optional<double> ctr0 = cpuSeconds(containerd.containerdPid());
-  Clock::time_point idle0 = Clock::now();
-  std::this_thread::sleep_for(
-      std::chrono::milliseconds(static_cast<int64_t>(o.idleSeconds * 1000)));
-  std::optional<double> cpu1 = cpuSeconds(*pid);
-  std::optional<double> ctr1 = cpuSeconds(containerd.containerdPid());
-  const double idle = secondsSince(idle0);
-  const auto opsIdle1 = criOperations(harness::httpGet(agent.port(), "/metrics").body);
-  if (!cpu0 || !cpu1)
+  // The agent's and containerd's CPU (% of one core) and the agent's CRI calls over an
+  // interval in which nothing but the agent's own timers happens.
+  auto measureIdle = [&](double& agentPercent, double* containerdPercent,
+                         std::map<std::string, std::pair<double, double>>& ops,
+                         std::vector<std::string>* threads) {
+    const auto ops0 = criOperations(harness::httpGet(agent.port(), "/metrics").body);
+    const std::map<pid_t, ThreadSample> threads0 = threadSamples(*pid);
+    std::optional<double> cpu0 = cpuSeconds(*pid);
+    std::optional<double> ctr0 = cpuSeconds(containerd.containerdPid());
+    Clock::time_point idle0 = Clock::now();
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(static_cast<int64_t>(o.idleSeconds * 1000)));
+    std::optional<double> cpu1 = cpuSeconds(*pid);
+    std::optional<double> ctr1 = cpuSeconds(containerd.containerdPid());
+    const std::map<pid_t, ThreadSample> threads1 = threadSamples(*pid);
+    const double idle = secondsSince(idle0);
+    if (threads != nullptr) {
+      *threads = threadActivity(threads0, threads1, idle);
+      long wakeups = 0;
+      for (const auto& [tid, t] : threads1) {
+        auto b = threads0.find(tid);
+        wakeups += t.wakeups - (b == threads0.end() ? 0 : b->second.wakeups);
+      }
+      r.idleWakeups = wakeups / idle;
+    }
+    ops = minus(criOperations(harness::httpGet(agent.port(), "/metrics").body), ops0);
+    if (!cpu0 || !cpu1)
+      return false;
+    agentPercent = 100.0 * (*cpu1 - *cpu0) / idle;
+    if (containerdPercent != nullptr && ctr0 && ctr1)
+      *containerdPercent = 100.0 * (*ctr1 - *ctr0) / idle;
+    return true;
+  };
+  if (!measureIdle(r.idleCpuPercent, &r.containerdIdlePercent, r.idleOps, &r.idleThreads))
     return failure("kubenode exited during the idle interval");
-  r.idleCpuPercent = 100.0 * (*cpu1 - *cpu0) / idle;
-  if (ctr0 && ctr1)
-    r.containerdIdlePercent = 100.0 * (*ctr1 - *ctr0) / idle;
-  r.idleOps = minus(opsIdle1, opsIdle0);
 
   Clock::time_point c0 = Clock::now();
   for (int i = 0; i < o.pods; ++i)
@@ -413,6 +622,9 @@ absl::StatusOr<AgentResult> runAgent(const Options& o, harness::PrivateContainer
   r.cleanup = secondsSince(c0);
   if (!clean)
     return failure("pods left behind after the manifests were removed");
+  // The same idle interval with no pod: what the agent costs by itself.
+  if (!measureIdle(r.idleEmptyPercent, nullptr, r.idleEmptyOps, nullptr))
+    return failure("kubenode exited during the idle interval");
   agent.stop();
   return r;
 }
@@ -421,6 +633,8 @@ absl::StatusOr<AgentResult> runAgent(const Options& o, harness::PrivateContainer
 
 struct RunResult {
   RawResult raw;
+  std::map<int, RawResult> parallel;  // by number of callers
+  std::string loadAverage;            // /proc/loadavg's 1, 5, 15 minute figures at the start
   AgentResult agent;
 };
 
@@ -446,21 +660,40 @@ void printOps(const char* title, const std::map<std::string, std::pair<double, d
 void printRun(const Options& o, int run, const RunResult& r) {
   const RawResult& raw = r.raw;
   const AgentResult& a = r.agent;
-  fmt::print("run {}/{}\n", run + 1, o.runs);
+  fmt::print("run {}/{} (load average when it began: {})\n", run + 1, o.runs, r.loadAverage);
   fmt::print(
       "  raw CRI: {:.2f} s for {} pods; per pod RunPodSandbox {:.0f} ms, CreateContainer {:.0f} "
       "ms, StartContainer {:.0f} ms; removal {:.2f} s\n",
       raw.total, o.pods, 1000 * raw.sandbox / o.pods, 1000 * raw.create / o.pods,
       1000 * raw.start / o.pods, raw.removeAll);
+  fmt::print("           machine CPU busy {:.0f} % (all cores)\n", raw.machineBusy);
+  for (const auto& [callers, p] : r.parallel) {
+    fmt::print(
+        "  raw CRI, {} callers at once: {:.2f} s ({:.2f}x the sequential throughput); per pod "
+        "RunPodSandbox {:.0f} ms, CreateContainer {:.0f} ms, StartContainer {:.0f} ms; machine "
+        "CPU busy {:.0f} %\n",
+        callers, p.total, raw.total / p.total, 1000 * p.sandbox / o.pods, 1000 * p.create / o.pods,
+        1000 * p.start / o.pods, p.machineBusy);
+  }
   fmt::print(
       "  kubenode: {:.2f} s; first pod Running at {:.2f} s, half at {:.2f} s, last at {:.2f} s; "
       "cleanup {:.2f} s\n",
       a.total, a.runningAt.front(), a.runningAt[a.runningAt.size() / 2], a.runningAt.back(),
       a.cleanup);
+  fmt::print("           machine CPU busy {:.0f} % (all cores); the agent's own CPU {:.2f} s\n",
+             a.machineBusy, a.startCpu);
   printOps("agent's CRI calls during the start (count, mean latency)", a.startOps, 0);
   printOps("agent's CRI calls while idle", a.idleOps, o.idleSeconds);
+  fmt::print("  agent's threads while idle ({:.1f} wake-ups/s in all):\n", a.idleWakeups);
+  for (const std::string& line : a.idleThreads)
+    fmt::print("    {}\n", line);
   fmt::print("  containerd's CPU while the agent idles: {:.2f} % of a core\n",
              a.containerdIdlePercent);
+  fmt::print(
+      "  agent with no pod: RSS {:.1f} MB before the writes, idle CPU {:.2f} % after the "
+      "cleanup\n",
+      a.rssEmptyKb / 1024.0, a.idleEmptyPercent);
+  printOps("agent's CRI calls idle with no pod", a.idleEmptyOps, o.idleSeconds);
 }
 
 void printTable(const Options& o, const std::vector<RunResult>& runs) {
@@ -522,6 +755,9 @@ int benchMain(int argc, char** argv) {
       ->check(CLI::Range(1, 1000));
   app.add_option("--timeout", o.timeoutSeconds, "Seconds to wait for all pods Running")
       ->check(CLI::Range(1.0, 3600.0));
+  app.add_option("--parallel", o.parallel,
+                 "Also run the raw peer with this many concurrent callers (e.g. 4 8 30)")
+      ->check(CLI::Range(2, 200));
   app.add_option("--kubenode", o.kubenode, "The kubenode binary")->check(CLI::ExistingFile);
   CLI11_PARSE(app, argc, argv);
 
@@ -573,6 +809,11 @@ int benchMain(int argc, char** argv) {
   std::vector<RunResult> results;
   for (int run = 0; run < o.runs; ++run) {
     RunResult result;
+    {
+      std::string load = harness::readFile("/proc/loadavg");
+      size_t third = load.find(' ', load.find(' ', load.find(' ') + 1) + 1);
+      result.loadAverage = load.substr(0, third);
+    }
     std::vector<api::Pod> pods;
     for (int i = 0; i < o.pods; ++i) {
       absl::StatusOr<api::Pod> pod = raw.pod(i, fmt::format("-raw{}", run));
@@ -580,16 +821,23 @@ int benchMain(int argc, char** argv) {
         return fail("manifest", pod.status());
       pods.push_back(*pod);
     }
-    Clock::time_point t0 = Clock::now();
-    for (const api::Pod& pod : pods) {
-      if (absl::Status s = raw.start(pod, result.raw); !s.ok())
-        return fail(fmt::format("raw CRI start of {}", pod.metadata.name), s);
+    absl::StatusOr<RawResult> sequential = runRaw(raw, pods, 1);
+    if (!sequential.ok())
+      return fail("raw CRI, sequential", sequential.status());
+    result.raw = *sequential;
+    for (int callers : o.parallel) {
+      std::vector<api::Pod> more;
+      for (int i = 0; i < o.pods; ++i) {
+        absl::StatusOr<api::Pod> pod = raw.pod(i, fmt::format("-raw{}x{}", run, callers));
+        if (!pod.ok())
+          return fail("manifest", pod.status());
+        more.push_back(*pod);
+      }
+      absl::StatusOr<RawResult> parallel = runRaw(raw, more, callers);
+      if (!parallel.ok())
+        return fail(fmt::format("raw CRI, {} callers", callers), parallel.status());
+      result.parallel[callers] = *parallel;
     }
-    result.raw.total = secondsSince(t0);
-    Clock::time_point r0 = Clock::now();
-    if (absl::Status s = raw.removeAll(); !s.ok())
-      return fail("raw CRI removal", s);
-    result.raw.removeAll = secondsSince(r0);
 
     absl::StatusOr<AgentResult> agent = runAgent(o, containerd, **runtime, run);
     if (!agent.ok())
