@@ -787,22 +787,38 @@ class NetlinkTraceSession final : public TraceSession {
                    const std::function<void(const std::string&)>& onNote) override {
     std::vector<char> buffer(1 << 17);
     NftnlPtr<nftnl_trace> trace(nftnl_trace_alloc());
+    // Once the time is up or the user asked to stop, the reports already queued are still
+    // delivered (a packet's last chains are often reported a moment after its first), for
+    // at most kDrain, so that a flood cannot keep the trace table alive.
+    constexpr auto kDrain = std::chrono::milliseconds(200);
+    std::optional<std::chrono::steady_clock::time_point> drainUntil;
     while (true) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          until - std::chrono::steady_clock::now());
-      if (left.count() <= 0)
+      auto now = std::chrono::steady_clock::now();
+      if (!drainUntil && now >= until)
+        drainUntil = now + kDrain;
+      if (drainUntil && now >= *drainUntil)
         return absl::OkStatus();
+      int wait =
+          drainUntil
+              ? 0
+              : static_cast<int>(std::min<int64_t>(
+                    std::chrono::duration_cast<std::chrono::milliseconds>(until - now).count() + 1,
+                    60000));
       pollfd fds[2] = {{mnl_socket_get_fd(events_.get()), POLLIN, 0}, {stopFd, POLLIN, 0}};
-      int n =
-          poll(fds, stopFd >= 0 ? 2 : 1, static_cast<int>(std::min<int64_t>(left.count(), 60000)));
+      int n = poll(fds, stopFd >= 0 && !drainUntil ? 2 : 1, wait);
       if (n < 0 && errno == EINTR)
         continue;  // the signal handler wrote to stopFd; poll again to see it
       if (n < 0)
         return errnoStatus(errno, "waiting for trace reports");
-      if (stopFd >= 0 && (fds[1].revents & POLLIN))
-        return absl::OkStatus();
-      if (!(fds[0].revents & POLLIN))
+      if (!drainUntil && stopFd >= 0 && (fds[1].revents & POLLIN)) {
+        drainUntil = std::chrono::steady_clock::now() + kDrain;
         continue;
+      }
+      if (!(fds[0].revents & POLLIN)) {
+        if (drainUntil)
+          return absl::OkStatus();  // nothing more queued
+        continue;
+      }
       ssize_t len = mnl_socket_recvfrom(events_.get(), buffer.data(), buffer.size());
       if (len < 0 && errno == ENOBUFS) {
         onNote("some trace reports were lost: the socket's receive buffer overran");

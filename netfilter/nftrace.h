@@ -109,8 +109,9 @@ class TraceSession {
  public:
   virtual ~TraceSession() = default;
   // Delivers reports to `onEvent` until `until` passes or `stopFd` (if >= 0) becomes
-  // readable. kUnavailable if the netlink socket fails; lost reports (the socket's buffer
-  // overran) are delivered as a note through `onNote`, not an error.
+  // readable, then those already queued (for at most 200 ms). kUnavailable if the netlink socket
+  // fails; lost reports (the socket's buffer overran) are delivered as a note through `onNote`, not
+  // an error.
   virtual absl::Status run(std::chrono::steady_clock::time_point until, int stopFd,
                            const std::function<void(const TraceEvent&)>& onEvent,
                            const std::function<void(const std::string&)>& onNote) = 0;

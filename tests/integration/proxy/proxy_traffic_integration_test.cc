@@ -868,7 +868,9 @@ TEST_F(ProxyTrafficTest, TraceShowsTheChainsAPacketPassesAndLeavesNothingBehind)
 
   Reply r = inNetns(ns("client"), [] { return tcpRequest("10.96.0.16", 80); });
   ASSERT_EQ(r.error, 0) << std::strerror(r.error);
-  ASSERT_TRUE(waitForText(log, "KUBE-SEP-", std::chrono::seconds(10))) << readAll(log);
+  // The last report of the first packet: its DNAT in the endpoint chain.
+  ASSERT_TRUE(waitForText(log, "dnat to 10.244.1.11:8080", std::chrono::seconds(10)))
+      << readAll(log);
 
   kill(*pid, SIGINT);
   ASSERT_TRUE(harness::waitChild(*pid, absl::Seconds(10)));
