@@ -667,12 +667,13 @@ class UdpFlow {
       return s;
     });
   }
-  Reply ask(const std::string& ip, uint16_t port) {
+  Reply ask(const std::string& ip, uint16_t port,
+            std::chrono::milliseconds timeout = std::chrono::seconds(2)) {
     Reply r;
     sockaddr_in to = makeAddress(ip, port);
     sendto(fd_.fd, "?", 1, 0, reinterpret_cast<sockaddr*>(&to), sizeof(to));
     pollfd in{fd_.fd, POLLIN, 0};
-    if (poll(&in, 1, 2000) <= 0) {
+    if (poll(&in, 1, static_cast<int>(timeout.count())) <= 0) {
       r.error = ETIMEDOUT;
       return r;
     }
@@ -728,6 +729,37 @@ TEST_F(ProxyTrafficTest, UdpConntrackEntriesOfARemovedEndpointAreDeleted) {
   ASSERT_EQ(after.error, 0) << std::strerror(after.error);
   EXPECT_NE(after.backend, before.backend);
   EXPECT_EQ(after.peer, "10.244.1.20");
+}
+
+TEST_F(ProxyTrafficTest, AUdpServiceGainingEndpointsFlushesTheFlowsThatMissedIt) {
+  absl::StatusOr<std::unique_ptr<netfilter::NetlinkRuleWriter>> writer =
+      netfilter::NetlinkRuleWriter::open();
+  ASSERT_OK(writer);
+  absl::StatusOr<std::unique_ptr<netfilter::NetlinkConntrack>> conntrack =
+      netfilter::NetlinkConntrack::open();
+  ASSERT_OK(conntrack);
+  netfilter::FakeTimeSource time;
+  netfilter::Proxier proxier({.node = testNode()}, **writer, conntrack->get(), time);
+  netfilter::SyncRecord empty = proxier.syncProxyRules();  // no services yet
+  ASSERT_TRUE(empty.success) << empty.error;
+
+  // Before the service exists the flow is routed on untranslated (to the node's default
+  // gateway, which does not answer) and conntrack remembers it that way.
+  UdpFlow flow(ns("client"));
+  Reply missed = flow.ask("10.96.0.15", 53, std::chrono::milliseconds(300));
+  EXPECT_EQ(missed.error, ETIMEDOUT);
+
+  Objects all = decode(service("dns", "10.96.0.15", 53, "", "UDP") + "---\n" +
+                       slice("dns", kBackends, kBackendUdpPort, "UDP"));
+  proxier.setServices(all.services);
+  proxier.setEndpointSlices(all.slices);
+  netfilter::SyncRecord gained = proxier.syncProxyRules();
+  ASSERT_TRUE(gained.success) << gained.error;
+  EXPECT_GE(gained.conntrackEntriesDeleted, 1u);
+  // The same flow now reaches a backend: its stale entry is gone.
+  Reply reached = flow.ask("10.96.0.15", 53);
+  ASSERT_EQ(reached.error, 0) << std::strerror(reached.error);
+  EXPECT_THAT(reached.backend, ::testing::StartsWith("be"));
 }
 
 // Records every sync; written on the io thread, read after it stopped.
