@@ -68,6 +68,7 @@ struct Options {
   // Extra raw peers with this many CRI callers at once (e.g. 4, 8): what a bounded
   // concurrency in the agent could reach on this machine.
   std::vector<int> parallel{};
+  std::string agentLog{};  // copy kubenode's log of run N to AGENTLOG.runN
 };
 
 // The manifest of pod i, as an operator would write it: the raw peer decodes the very
@@ -519,9 +520,18 @@ absl::StatusOr<AgentResult> runAgent(const Options& o, harness::PrivateContainer
                               containerd.endpoint(), kNodeName);
   if (absl::Status s = agent.start(); !s.ok())
     return s;
+  // The agent's log lives in the private containerd's directory, which goes away with
+  // it: keep a copy where the user can read it.
+  const std::string keptLog = o.agentLog.empty()
+                                  ? fmt::format("/var/tmp/kubenode-pods-bench-run{}.log", run)
+                                  : fmt::format("{}.run{}", o.agentLog, run);
+  auto keepLog = [&] {
+    std::error_code ec;
+    fs::copy_file(agent.logPath(), keptLog, fs::copy_options::overwrite_existing, ec);
+    return ec ? fmt::format("{} (could not copy: {})", agent.logPath(), ec.message()) : keptLog;
+  };
   auto failure = [&](const std::string& what) {
-    return absl::DeadlineExceededError(
-        fmt::format("{}; kubenode's log: {}", what, agent.logPath()));
+    return absl::DeadlineExceededError(fmt::format("{}; kubenode's log: {}", what, keepLog()));
   };
   if (!harness::eventually([&] { return harness::httpGet(agent.port(), "/healthz").status == 200; },
                            absl::Seconds(30)))
@@ -626,6 +636,8 @@ absl::StatusOr<AgentResult> runAgent(const Options& o, harness::PrivateContainer
   if (!measureIdle(r.idleEmptyPercent, nullptr, r.idleEmptyOps, nullptr))
     return failure("kubenode exited during the idle interval");
   agent.stop();
+  if (!o.agentLog.empty())
+    keepLog();
   return r;
 }
 
@@ -758,6 +770,9 @@ int benchMain(int argc, char** argv) {
   app.add_option("--parallel", o.parallel,
                  "Also run the raw peer with this many concurrent callers (e.g. 4 8 30)")
       ->check(CLI::Range(2, 200));
+  app.add_option("--agent-log", o.agentLog,
+                 "Keep kubenode's log of run N as FILE.runN (failed runs always keep theirs, by "
+                 "default as /var/tmp/kubenode-pods-bench-runN.log)");
   app.add_option("--kubenode", o.kubenode, "The kubenode binary")->check(CLI::ExistingFile);
   CLI11_PARSE(app, argc, argv);
 
