@@ -277,6 +277,42 @@ int runTrace(const std::string& target, const std::string& duration, const std::
 
 }  // namespace
 
+void collectProxyObjects(const std::string& file, const api::Manifest& manifest,
+                         ProxyManifests& out) {
+  auto addService = [&](api::Service s) {
+    api::defaultNamespace(s.metadata);
+    out.services.push_back(std::move(s));
+  };
+  auto addSlice = [&](api::EndpointSlice s) {
+    api::defaultNamespace(s.metadata);
+    out.slices.push_back(std::move(s));
+  };
+  for (const api::Object& o : manifest.objects) {
+    std::visit(
+        [&](const auto& object) {
+          using T = std::decay_t<decltype(object)>;
+          if constexpr (std::is_same_v<T, api::Service>) {
+            addService(object);
+          } else if constexpr (std::is_same_v<T, api::EndpointSlice>) {
+            addSlice(object);
+          } else if constexpr (std::is_same_v<T, api::ServiceList>) {
+            for (const api::Service& s : object.items)
+              addService(s);
+          } else if constexpr (std::is_same_v<T, api::EndpointSliceList>) {
+            for (const api::EndpointSlice& s : object.items)
+              addSlice(s);
+          } else {
+            std::string why = std::is_same_v<T, api::Pod>
+                                  ? "pods belong to the daemon (--pod-manifest-path)"
+                                  : "kubenode proxy reads Service and EndpointSlice objects only";
+            out.notes.push_back(
+                fmt::format("{}: skipping {}: {}", file, describeObject(object), why));
+          }
+        },
+        o);
+  }
+}
+
 absl::StatusOr<ProxyManifests> readProxyManifests(const std::string& path) {
   std::error_code ec;
   fs::file_status status = fs::status(path, ec);
@@ -315,38 +351,7 @@ absl::StatusOr<ProxyManifests> readProxyManifests(const std::string& path) {
       return absl::InvalidArgumentError(std::string(m.status().message()));
     for (const std::string& w : m->warnings)
       out.notes.push_back(w);
-    auto addService = [&](api::Service s) {
-      api::defaultNamespace(s.metadata);
-      out.services.push_back(std::move(s));
-    };
-    auto addSlice = [&](api::EndpointSlice s) {
-      api::defaultNamespace(s.metadata);
-      out.slices.push_back(std::move(s));
-    };
-    for (const api::Object& o : m->objects) {
-      std::visit(
-          [&](const auto& object) {
-            using T = std::decay_t<decltype(object)>;
-            if constexpr (std::is_same_v<T, api::Service>) {
-              addService(object);
-            } else if constexpr (std::is_same_v<T, api::EndpointSlice>) {
-              addSlice(object);
-            } else if constexpr (std::is_same_v<T, api::ServiceList>) {
-              for (const api::Service& s : object.items)
-                addService(s);
-            } else if constexpr (std::is_same_v<T, api::EndpointSliceList>) {
-              for (const api::EndpointSlice& s : object.items)
-                addSlice(s);
-            } else {
-              std::string why = std::is_same_v<T, api::Pod>
-                                    ? "pods belong to the daemon (--pod-manifest-path)"
-                                    : "kubenode proxy reads Service and EndpointSlice objects only";
-              out.notes.push_back(
-                  fmt::format("{}: skipping {}: {}", file.string(), describeObject(object), why));
-            }
-          },
-          o);
-    }
+    collectProxyObjects(file.string(), *m, out);
   }
   return out;
 }
@@ -425,7 +430,9 @@ int runProxyCommand(int argc, const char* const* argv, std::ostream& out, std::o
       "render",
       "Print the ruleset (as `nft list table` prints it) that the daemon would program on this "
       "node for these manifests");
-  render->add_option("-f,--filename", path, std::string(kManifestHelp))->required();
+  render->add_option("-f,--filename", path, std::string(kManifestHelp))
+      ->required()
+      ->type_name("FILE_OR_DIR");
   addNodeFlags(render, renderFlags);
 
   NodeFlags applyFlags;
@@ -433,7 +440,9 @@ int runProxyCommand(int argc, const char* const* argv, std::ostream& out, std::o
       "apply",
       "Program that ruleset into this network namespace once (one transaction, replacing "
       "kubenode's table) and exit");
-  apply->add_option("-f,--filename", path, std::string(kManifestHelp))->required();
+  apply->add_option("-f,--filename", path, std::string(kManifestHelp))
+      ->required()
+      ->type_name("FILE_OR_DIR");
   addNodeFlags(apply, applyFlags);
 
   CLI::App* cleanup = app.add_subcommand(
@@ -444,10 +453,14 @@ int runProxyCommand(int argc, const char* const* argv, std::ostream& out, std::o
       "trace",
       "Trace packets to DST[:PORT] through every nftables chain and rule they pass (as `nft "
       "monitor trace`), then remove the trace rules");
-  trace->add_option("target", target, "DST or DST:PORT, e.g. 10.96.0.10:80")->required();
+  trace->add_option("target", target, "DST or DST:PORT, e.g. 10.96.0.10:80")
+      ->required()
+      ->type_name("DST[:PORT]");
   trace->add_option("--duration", duration, "How long to trace (Ctrl-C stops earlier)")
-      ->capture_default_str();
-  trace->add_option("--protocol", protocol, "tcp or udp; default: both when a port is given");
+      ->capture_default_str()
+      ->type_name("duration");
+  trace->add_option("--protocol", protocol, "tcp or udp; default: both when a port is given")
+      ->type_name("tcp|udp");
 
   // CLI11 reads "--flag=" as a missing value; the daemon's flags read it as an empty one.
   std::vector<std::string> args;

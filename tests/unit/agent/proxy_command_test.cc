@@ -443,6 +443,36 @@ TEST_F(ProxyCommandTest, TraceRejectsBadArgumentsBeforeTouchingTheKernel) {
   EXPECT_TRUE(filters_.empty());
 }
 
+TEST(ProxyNodeSettings, NamesAndAddressesAsTheDaemonDerivesThem) {
+  AgentConfig config;
+  std::vector<netfilter::Ipv4Addr> addresses = {netfilter::parseIpv4("192.168.1.10").value()};
+  absl::StatusOr<netfilter::NodeSettings> node = proxyNodeSettings(config, " Web-01\n", addresses);
+  ASSERT_TRUE(node.ok()) << node.status();
+  EXPECT_EQ(node->nodeName, "web-01");  // the host name, trimmed and lower-cased
+  EXPECT_FALSE(node->clusterCIDR.has_value());
+  EXPECT_EQ(node->masqueradeBit, 14);
+  EXPECT_EQ(node->nodeIPs, addresses);
+
+  config.hostnameOverride = "Node-B";
+  config.clusterCIDR = "10.244.0.0/16";
+  config.nodePortAddresses = {"192.168.0.0/16"};
+  config.masqueradeBit = 3;
+  node = proxyNodeSettings(config, "web-01", addresses);
+  ASSERT_TRUE(node.ok()) << node.status();
+  EXPECT_EQ(node->nodeName, "node-b");
+  EXPECT_EQ(node->clusterCIDR->toString(), "10.244.0.0/16");
+  ASSERT_EQ(node->nodePortAddresses.size(), 1u);
+  EXPECT_EQ(node->nodePortAddresses[0].toString(), "192.168.0.0/16");
+  EXPECT_EQ(netfilter::masqueradeMark(*node), 0x8u);
+
+  config.hostnameOverride = "";
+  EXPECT_THAT(std::string(proxyNodeSettings(config, "", addresses).status().message()),
+              HasSubstr("--hostname-override"));
+  config.clusterCIDR = "fd00::/64";
+  EXPECT_THAT(std::string(proxyNodeSettings(config, "n", addresses).status().message()),
+              HasSubstr("--cluster-cidr: \"fd00::/64\": expected one IPv4 CIDR"));
+}
+
 TEST(TraceRules, APortWithoutProtocolTracesTcpAndUdp) {
   netfilter::TraceFilter f = netfilter::parseTraceTarget("10.96.0.10:53").value();
   EXPECT_THAT(netfilter::traceRuleTexts(f),
