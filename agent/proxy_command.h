@@ -27,6 +27,7 @@
 #include "absl/status/statusor.h"
 #include "agent/config.h"
 #include "api/endpoint_slice.h"
+#include "api/manifest.h"
 #include "api/service.h"
 #include "netfilter/nftrace.h"
 #include "netfilter/ruleset.h"
@@ -44,6 +45,12 @@ struct ProxyManifests {
   std::vector<api::EndpointSlice> slices;
   std::vector<std::string> notes;
 };
+
+// Appends the Services and EndpointSlices of one decoded file (Lists expanded, namespace
+// "default" when empty) to `out`, with a note naming each object of another kind it skips.
+// Shared by readProxyManifests and the daemon's ServiceSource (agent/service_source.h).
+void collectProxyObjects(const std::string& file, const api::Manifest& manifest,
+                         ProxyManifests& out);
 
 // Reads one file, or every *.yaml, *.yml and *.json directly inside a directory in name
 // order. Objects without a namespace get "default". kInvalidArgument with one line naming
