@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -12,6 +13,7 @@
 #include <fstream>
 #include <optional>
 #include <sstream>
+#include <thread>
 
 #include <arpa/inet.h>
 #include <ifaddrs.h>
@@ -154,7 +156,7 @@ class Agent {
                  [this](const std::vector<std::string>& changed,
                         const pods::RuntimeSnapshot& snapshot) { onRelist(changed, snapshot); }),
         runningLogs_(*runtime_),
-        logManager_(loop_, *runtime_, runningLogs_, logPolicy) {}
+        logManager_(logLoop_, *runtime_, runningLogs_, logPolicy) {}
 
   absl::Status run() {
     signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
@@ -173,6 +175,9 @@ class Agent {
     sigset_t set = stopSignals();
     pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
     loop_.run();
+    logLoop_.stop();
+    if (logThread_.joinable())
+      logThread_.join();
     watcher_.stop();
     if (!workers_.stop(absl::Seconds(5))) {
       // A worker is inside a long runtime call (a grace period): the pods keep running
@@ -270,7 +275,13 @@ class Agent {
     }
     protectFromOomKiller();
     watcher_.start();
+    // Rotation blocks (CRI calls, gzip of whole files): its own loop and thread, so the
+    // read-only endpoint never waits for it.
     logManager_.start();
+    logThread_ = std::thread([this] {
+      auto guard = boost::asio::make_work_guard(logLoop_);
+      logLoop_.run();
+    });
     if (!config_.podManifestPath.empty())
       startStaticPods();
     else
@@ -376,6 +387,8 @@ class Agent {
   PodSyncer syncer_;
   PodWorkers workers_;
   RuntimeWatcher watcher_;
+  boost::asio::io_context logLoop_;
+  std::thread logThread_;
   logs::CriRunningContainerLogs runningLogs_;
   logs::ContainerLogManager logManager_;  // --container-log-max-size/-files, every 10 s
   std::unique_ptr<StaticPodSource> staticPods_;

@@ -30,7 +30,7 @@ echo "   endpoint: $endpoint"
 echo "== starting kubenode with --pod-manifest-path examples/manifests"
 ip netns exec "$netns" "$build/agent/kubenode" \
   --container-runtime-endpoint "$endpoint" \
-  --pod-manifest-path examples/manifests \
+  --pod-manifest-path examples/manifests --hostname-override quickstart \
   --root-dir "$dir/kubenode" --pod-logs-dir "$dir/pods" \
   >"$dir/kubenode.log" 2>&1 &
 kubenode_pid=$!
@@ -41,12 +41,31 @@ for _ in $(seq 1 300); do
   kill -0 "$kubenode_pid" 2>/dev/null || break
   sleep 0.1
 done
-echo "== kubenode's log"
-cat "$dir/kubenode.log"
 grep -q "kubenode is running" "$dir/kubenode.log" || { echo "kubenode did not come up" >&2; exit 1; }
 # The read-only port listens inside the namespace, on its own loopback.
 echo "== curl http://127.0.0.1:10255/healthz (inside $netns)"
 ip netns exec "$netns" curl -sS http://127.0.0.1:10255/healthz
+# Poll `kubenode pods` until the web pod runs (init container done, httpd started).
+echo "== waiting for the pods to run"
+web_ip=
+for _ in $(seq 1 600); do
+  line=$(ip netns exec "$netns" "$build/agent/kubenode" pods 2>/dev/null | awk '$1 == "web-quickstart"') || true
+  if [ -n "$line" ] && [ "$(echo "$line" | awk '{print $3}')" = Running ]; then
+    web_ip=$(echo "$line" | awk '{print $(NF-1)}')
+    break
+  fi
+  sleep 0.1
+done
 echo "== kubenode pods -A (inside $netns)"
 ip netns exec "$netns" "$build/agent/kubenode" pods -A
+[ -n "$web_ip" ] || { echo "the web pod did not start; kubenode's log:" >&2; cat "$dir/kubenode.log" >&2; exit 1; }
+echo "== curl http://$web_ip:8080/ (the web pod, over its pod IP)"
+for _ in $(seq 1 100); do
+  ip netns exec "$netns" curl -fsS "http://$web_ip:8080/index.html" && break
+  sleep 0.1
+done
+echo "== kubenode logs web-quickstart -c write-page (the init container's log)"
+ip netns exec "$netns" "$build/agent/kubenode" logs web-quickstart -c write-page --pod-logs-dir "$dir/pods" || true
+echo "== kubenode's log"
+cat "$dir/kubenode.log"
 echo "== stopping kubenode (SIGTERM) and the private containerd"
