@@ -50,6 +50,29 @@ Setting intSetting(std::string_view flag, std::string_view key, std::string_view
   return s;
 }
 
+Setting boolSetting(std::string_view flag, std::string_view key, std::string_view help,
+                    bool AgentConfig::*member) {
+  Setting s;
+  s.flag = flag;
+  s.configKey = key;
+  s.help = help;
+  s.typeName = "bool";
+  s.parse = [member](AgentConfig& c, std::string_view v) {
+    // The spellings Go's strconv.ParseBool (the kubelet's flags) and YAML accept.
+    if (v == "true" || v == "True" || v == "TRUE" || v == "1" || v == "t" || v == "T") {
+      c.*member = true;
+    } else if (v == "false" || v == "False" || v == "FALSE" || v == "0" || v == "f" || v == "F") {
+      c.*member = false;
+    } else {
+      return absl::InvalidArgumentError(
+          fmt::format("invalid value \"{}\": expected true or false", v));
+    }
+    return absl::OkStatus();
+  };
+  s.show = [member](const AgentConfig& c) { return std::string(c.*member ? "true" : "false"); };
+  return s;
+}
+
 Setting durationSetting(std::string_view flag, std::string_view key, std::string_view help,
                         std::chrono::nanoseconds AgentConfig::*member) {
   Setting s;
@@ -148,6 +171,10 @@ std::vector<Setting> makeSettings() {
       durationSetting("node-status-update-frequency", "nodeStatusUpdateFrequency",
                       "How often the node's status is posted to the API server",
                       &C::nodeStatusUpdateFrequency),
+      boolSetting("proxy", "proxy",
+                  "Program the service rules (kube-proxy's job) on this node; false where "
+                  "another kube-proxy runs",
+                  &C::proxy),
       stringSetting("cluster-cidr", "clusterCIDR",
                     "The pods' CIDR: service traffic from outside it is masqueraded",
                     &C::clusterCIDR),

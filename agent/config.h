@@ -44,6 +44,7 @@ struct AgentConfig {
   int containerLogMaxFiles = 5;
   std::chrono::nanoseconds nodeStatusUpdateFrequency = std::chrono::seconds(10);
   // kube-proxy
+  bool proxy = true;  // false: another kube-proxy programs this node's service rules
   std::string clusterCIDR;
   std::vector<std::string> nodePortAddresses;
   int masqueradeBit = 14;

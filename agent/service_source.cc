@@ -1,0 +1,212 @@
+#include "agent/service_source.h"
+
+#include <fmt/format.h>
+#include <sys/inotify.h>
+
+#include <algorithm>
+#include <boost/asio/buffer.hpp>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "agent/proxy_command.h"
+#include "api/manifest.h"
+
+namespace kubenode::agent {
+namespace {
+
+// Inotify events that can change what the directory holds.
+constexpr uint32_t kWatchMask = IN_CREATE | IN_DELETE | IN_CLOSE_WRITE | IN_MOVED_FROM |
+                                IN_MOVED_TO | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF;
+
+// Whether undecodable text was meant for the proxier: it names one of its kinds, in YAML
+// (`kind: Service`) or JSON (`"kind": "Service"`). Any other broken file is a pod manifest,
+// reported by the static pod source; reporting it here too would say everything twice.
+bool namesProxyKind(const std::string& text) {
+  static const std::regex kKind(
+      R"re(["']?kind["']?\s*:\s*["']?(Service|EndpointSlice|ServiceList|EndpointSliceList)["']?\s*[,}\r\n])re");
+  return std::regex_search(text + "\n", kKind);
+}
+
+template <class T>
+std::string objectKey(const T& object) {
+  return fmt::format("{}/{}", object.metadata.namespace_, object.metadata.name);
+}
+
+}  // namespace
+
+ServiceScan scanServiceManifests(const std::string& dir) {
+  namespace fs = std::filesystem;
+  ServiceScan scan;
+  std::error_code ec;
+  fs::directory_iterator it(dir, ec);
+  if (ec)
+    return scan;  // the static pod source reports an unreadable directory
+  std::vector<fs::path> files;
+  for (const fs::directory_entry& entry : it) {
+    if (entry.path().filename().string().starts_with("."))
+      continue;
+    if (!entry.is_regular_file(ec))
+      continue;
+    files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+
+  for (const fs::path& path : files) {
+    const std::string name = path.string();
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!in)
+      continue;  // reported by the static pod source
+    absl::StatusOr<api::Manifest> manifest = api::decodeManifest(name, text.str());
+    if (!manifest.ok()) {
+      if (namesProxyKind(text.str()))
+        scan.errors.push_back({name, std::string(manifest.status().message())});
+      continue;
+    }
+    ProxyManifests objects;
+    collectProxyObjects(name, *manifest, objects);  // notes: other kinds, not ours to report
+    if (objects.services.empty() && objects.slices.empty())
+      continue;
+    scan.files.push_back({name, {std::move(objects.services), std::move(objects.slices)}});
+  }
+  return scan;
+}
+
+ServiceSource::ServiceSource(boost::asio::io_context& loop, ServiceSourceOptions options,
+                             ChangeCallback onChange, ErrorCallback onError)
+    : loop_(loop),
+      options_(std::move(options)),
+      onChange_(std::move(onChange)),
+      onError_(std::move(onError)),
+      inotify_(loop),
+      settleTimer_(loop),
+      resyncTimer_(loop),
+      buffer_(64 * 1024) {}
+
+ServiceSource::~ServiceSource() {
+  boost::system::error_code ignored;
+  inotify_.close(ignored);
+}
+
+absl::Status ServiceSource::start() {
+  int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (fd < 0)
+    return absl::InternalError(fmt::format("inotify_init1: {}", std::strerror(errno)));
+  inotify_.assign(fd);
+  armWatch();
+  rescan();
+  readEvents();
+  return absl::OkStatus();
+}
+
+void ServiceSource::armWatch() {
+  if (watch_ >= 0)
+    return;
+  // A directory that does not exist yet is picked up by the periodic re-read.
+  watch_ = inotify_add_watch(inotify_.native_handle(), options_.dir.c_str(), kWatchMask);
+}
+
+void ServiceSource::readEvents() {
+  inotify_.async_read_some(
+      boost::asio::buffer(buffer_), [this](const boost::system::error_code& ec, size_t n) {
+        if (ec)
+          return;  // closed: the source is being destroyed
+        for (size_t offset = 0; offset + sizeof(inotify_event) <= n;) {
+          const auto* event = reinterpret_cast<const inotify_event*>(buffer_.data() + offset);
+          if (event->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED))
+            watch_ = -1;
+          offset += sizeof(inotify_event) + event->len;
+        }
+        scheduleRescan(options_.settle);
+        readEvents();
+      });
+}
+
+void ServiceSource::scheduleRescan(std::chrono::nanoseconds after) {
+  if (rescanPending_)
+    return;
+  rescanPending_ = true;
+  settleTimer_.expires_after(after);
+  settleTimer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec)
+      return;
+    rescanPending_ = false;
+    rescan();
+  });
+}
+
+void ServiceSource::rescan() {
+  armWatch();
+  ServiceScan scan = scanServiceManifests(options_.dir);
+
+  std::map<std::string, ServiceSet> current;
+  for (ServiceScan::Found& found : scan.files)
+    current[found.file] = std::move(found.objects);
+
+  std::map<std::string, std::string> nowReported;
+  auto report = [&](const std::string& key, const std::string& message) {
+    nowReported[key] = message;
+    auto seen = reported_.find(key);
+    if (seen == reported_.end() || seen->second != message)
+      onError_(message);
+  };
+  for (const ServiceScan::Bad& bad : scan.errors) {
+    std::string message = bad.message;
+    // A file that turned bad keeps its last good objects: the Service stays programmed.
+    if (auto previous = lastGood_.find(bad.file); previous != lastGood_.end()) {
+      current[bad.file] = previous->second;
+      message += "; keeping the Services and EndpointSlices of the last valid version";
+    }
+    report(bad.file, message);
+  }
+  lastGood_ = current;
+
+  // The same object in two files: the first file (in name order) wins, as a second
+  // `kubectl create` would fail.
+  ServiceSet set;
+  std::map<std::string, std::string> serviceFile, sliceFile;
+  for (const auto& [file, objects] : current) {
+    for (const api::Service& s : objects.services) {
+      auto [it, fresh] = serviceFile.emplace(objectKey(s), file);
+      if (fresh) {
+        set.services.push_back(s);
+      } else {
+        report("service " + objectKey(s) + " in " + file,
+               fmt::format("{}: Service {} is already defined in {}; ignoring this one", file,
+                           objectKey(s), it->second));
+      }
+    }
+    for (const api::EndpointSlice& s : objects.slices) {
+      auto [it, fresh] = sliceFile.emplace(objectKey(s), file);
+      if (fresh) {
+        set.slices.push_back(s);
+      } else {
+        report("slice " + objectKey(s) + " in " + file,
+               fmt::format("{}: EndpointSlice {} is already defined in {}; ignoring this one", file,
+                           objectKey(s), it->second));
+      }
+    }
+  }
+  reported_ = std::move(nowReported);
+
+  // The first read is always delivered, even empty: the runner then knows the directory
+  // has been read and may program the (possibly empty) table.
+  if (!deliveredOnce_ || !(set == delivered_)) {
+    deliveredOnce_ = true;
+    delivered_ = set;
+    onChange_(delivered_);
+  }
+
+  resyncTimer_.expires_after(options_.resyncPeriod);
+  resyncTimer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec)
+      rescan();
+  });
+}
+
+}  // namespace kubenode::agent
