@@ -460,6 +460,9 @@ class ProxyTrafficTest : public ::testing::Test {
   void TearDown() override {
     backends_.clear();  // stop the servers before their namespaces go
     (void)run({"nft", "delete", "table", "ip", "kubenode"});
+    // The node is this process's namespace, shared by the tests of one run: no test may
+    // find another's conntrack entries.
+    (void)run({"conntrack", "-F"});
     // Deleting one end of a veth pair removes both at once; a namespace's own links go
     // only when the kernel's deferred netns cleanup runs, too late for the next test.
     for (const std::string& link : links_)
@@ -659,10 +662,10 @@ netfilter::NodeSettings testNode() {
 // belongs to one conntrack entry.
 class UdpFlow {
  public:
-  explicit UdpFlow(const Netns& client) {
-    fd_.fd = inNetns(client, [] {
+  UdpFlow(const Netns& client, uint16_t sourcePort) {
+    fd_.fd = inNetns(client, [sourcePort] {
       int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-      sockaddr_in from = makeAddress("0.0.0.0", 40000);
+      sockaddr_in from = makeAddress("0.0.0.0", sourcePort);
       bind(s, reinterpret_cast<sockaddr*>(&from), sizeof(from));
       return s;
     });
@@ -706,7 +709,7 @@ TEST_F(ProxyTrafficTest, UdpConntrackEntriesOfARemovedEndpointAreDeleted) {
   netfilter::SyncRecord first = proxier.syncProxyRules();
   ASSERT_TRUE(first.success) << first.error;
 
-  UdpFlow flow(ns("client"));
+  UdpFlow flow(ns("client"), 40001);
   Reply before = flow.ask("10.96.0.15", 53);
   ASSERT_EQ(before.error, 0) << std::strerror(before.error);
   for (int i = 0; i < 5; ++i)
@@ -745,7 +748,7 @@ TEST_F(ProxyTrafficTest, AUdpServiceGainingEndpointsFlushesTheFlowsThatMissedIt)
 
   // Before the service exists the flow is routed on untranslated (to the node's default
   // gateway, which does not answer) and conntrack remembers it that way.
-  UdpFlow flow(ns("client"));
+  UdpFlow flow(ns("client"), 40002);
   Reply missed = flow.ask("10.96.0.15", 53, std::chrono::milliseconds(300));
   EXPECT_EQ(missed.error, ETIMEDOUT);
 
