@@ -25,10 +25,12 @@ using ::testing::Not;
 
 constexpr char kClusterIp[] = "10.96.0.10";
 constexpr char kServiceRange[] = "10.96.0.0/12";
-// A dummy link that routes the service range, so that the test process's connect() to a
-// cluster IP gets a route and a source address before the OUTPUT hook rewrites it (a node
-// has a default route for that; this namespace has none).
+// A link that routes the service range, so that the test process's connect() to a cluster
+// IP gets a route and a source address before the OUTPUT hook rewrites it (a node has a
+// default route for that; this namespace has none). A veth pair: this kernel has no dummy
+// link type.
 constexpr char kDummyLink[] = "kpxd0";
+constexpr char kDummyPeer[] = "kpxd1";
 constexpr char kDummyAddress[] = "10.99.0.1/32";
 
 constexpr char kWebPod[] = R"(apiVersion: v1
@@ -89,7 +91,9 @@ class ProxyDaemonTest : public ::testing::Test {
         ContainerdEnvironment::containerd().endpoint());
     // The whole process is in a private network namespace (kubenode_integration_main).
     (void)run({"ip", "link", "del", kDummyLink});
-    ASSERT_TRUE(run({"ip", "link", "add", kDummyLink, "type", "dummy"}).ok());
+    ASSERT_TRUE(
+        run({"ip", "link", "add", kDummyLink, "type", "veth", "peer", "name", kDummyPeer}).ok());
+    ASSERT_TRUE(run({"ip", "link", "set", kDummyPeer, "up"}).ok());
     ASSERT_TRUE(run({"ip", "addr", "add", kDummyAddress, "dev", kDummyLink}).ok());
     ASSERT_TRUE(run({"ip", "link", "set", kDummyLink, "up"}).ok());
     ASSERT_TRUE(run({"ip", "route", "add", kServiceRange, "dev", kDummyLink}).ok());
@@ -193,6 +197,7 @@ TEST_F(ProxyDaemonTest, ProxyFalseLeavesTheNodeToAnotherKubeProxy) {
   // By now a proxier would have synced: the pods were handed over at the first relist,
   // seconds before this one became ready, and --min-sync-period is 1 s.
   EXPECT_EQ(listTable(), "");
+  EXPECT_THAT(harness::readFile(agent_->logPath()), HasSubstr("proxier: off (--proxy=false)"));
   EXPECT_THAT(harness::httpGet(agent_->port(), "/metrics").body,
               Not(HasSubstr("kubeproxy_sync_proxy_rules")));
 }
