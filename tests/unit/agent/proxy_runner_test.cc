@@ -299,6 +299,32 @@ TEST_F(ProxyRunnerTest, StopLeavesTheRulesInPlace) {
   loop_.poll();  // a drain posted before destruction finds the runner gone
 }
 
+TEST_F(ProxyRunnerTest, WithoutManifestPathTheTableIsProgrammedEmptyOncePodsAreKnown) {
+  config_.podManifestPath.clear();
+  write("web-svc.yaml", kWebService);  // not read: no --pod-manifest-path
+  auto runner = makeRunner();
+  ASSERT_TRUE(runner->start().ok());
+  runner->setPods({webPod("web-node-a", "10.244.0.5")});
+  drain();
+  letSync();
+  ASSERT_THAT(writer_.applies(), SizeIs(1));
+  EXPECT_THAT(table(), HasSubstr("chain KUBE-SERVICES"));
+  EXPECT_THAT(table(), Not(HasSubstr("default/web")));
+  // The API watch (or a test) feeds it directly.
+  ServiceSet set;
+  set.services.push_back(api::Service{});
+  set.services[0].metadata = {.name = "web", .namespace_ = "default"};
+  set.services[0].spec.selector = {{"app", "web"}};
+  set.services[0].spec.clusterIP = "10.96.0.10";
+  set.services[0].spec.ports.push_back({.name = "http",
+                                        .protocol = "TCP",
+                                        .port = 80,
+                                        .targetPort = api::IntOrString::fromInt(8080)});
+  runner->setManifests(set);
+  letSync();
+  EXPECT_THAT(table(), HasSubstr("dnat to 10.244.0.5:8080"));
+}
+
 TEST_F(ProxyRunnerTest, ProxyFalseDoesNothing) {
   config_.proxy = false;
   write("web-svc.yaml", kWebService);

@@ -132,6 +132,7 @@ TEST_F(ServiceDir, ScanFindsServicesAndSlicesAndLeavesPodsAlone) {
   write("c-pod.yaml", kPod);
   write("d-broken-pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec: [\n");
   write("e-bad-service.yaml", kBadService);
+  write("f-broken.json", R"({"apiVersion": "v1", "kind": "Service", "metadata": {"name": 5}})");
   std::ofstream(dir_ + "/.hidden.yaml") << kService;
 
   ServiceScan scan = scanServiceManifests(dir_);
@@ -148,7 +149,9 @@ TEST_F(ServiceDir, ScanFindsServicesAndSlicesAndLeavesPodsAlone) {
 
   // The broken pod file is the static pod source's to report; the bad Service is ours,
   // in one line naming the file and the field.
-  ASSERT_THAT(scan.errors, SizeIs(1));
+  ASSERT_THAT(scan.errors, SizeIs(2));
+  EXPECT_THAT(scan.errors[1].message, HasSubstr("f-broken.json"));
+  EXPECT_THAT(scan.errors[1].message, HasSubstr("metadata.name"));
   EXPECT_THAT(scan.errors[0].file, HasSubstr("e-bad-service.yaml"));
   EXPECT_THAT(scan.errors[0].message, HasSubstr("e-bad-service.yaml"));
   EXPECT_THAT(scan.errors[0].message, HasSubstr("spec.ports[0].port"));
