@@ -189,6 +189,34 @@ TEST_F(ProxyDaemonTest, SelectorServiceWithoutSliceReachesTheStaticPod) {
   EXPECT_EQ(harness::httpGet(80, "/index.html", kClusterIp, absl::Seconds(2)).status, 200);
 }
 
+TEST_F(ProxyDaemonTest, PodGoneLeavesTheServiceRejecting) {
+  agent_->writeManifest("web.yaml", kWebPod);
+  agent_->writeManifest("web-svc.yaml", kWebService);
+  ASSERT_TRUE(agent_->start().ok());
+  std::optional<api::Pod> pod = waitForReadyPod("web-node-it");
+  ASSERT_TRUE(pod.has_value());
+  const std::string endpoint = pod->status.podIP + ":8080";
+  ASSERT_TRUE(eventually([&] { return listTable().find(endpoint) != std::string::npos; },
+                         absl::Seconds(20)));
+
+  // The pod's manifest removed: once the pod is gone (or no longer ready) the computed
+  // slice is empty and the service rejects instead of sending traffic nowhere.
+  agent_->removeManifest("web.yaml");
+  std::string table;
+  ASSERT_TRUE(eventually(
+      [&] {
+        table = listTable();
+        return table.find(endpoint) == std::string::npos &&
+               table.find("default/web:http has no endpoints") != std::string::npos;
+      },
+      absl::Seconds(30)))
+      << table;
+  const absl::Time before = absl::Now();
+  harness::HttpAnswer answer = harness::httpGet(80, "/", kClusterIp, absl::Seconds(5));
+  EXPECT_EQ(answer.status, 0);
+  EXPECT_LT(absl::Now() - before, absl::Seconds(2)) << "rejected at once, not timed out";
+}
+
 TEST_F(ProxyDaemonTest, ProxyFalseLeavesTheNodeToAnotherKubeProxy) {
   agent_->writeManifest("web.yaml", kWebPod);
   agent_->writeManifest("web-svc.yaml", kWebService);
