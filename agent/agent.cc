@@ -28,6 +28,7 @@
 #include "agent/pod_workers.h"
 #include "agent/pods/gc.h"
 #include "agent/pods/labels.h"
+#include "agent/proxy_runner.h"
 #include "agent/runtime_health.h"
 #include "agent/runtime_watcher.h"
 #include "agent/seccomp/localhost_profile.h"
@@ -169,6 +170,16 @@ class Agent {
     health_.start();
     if (absl::Status s = serveHttp(); !s.ok())
       return s;
+    // kube-proxy's half: Services and EndpointSlices from the manifest directory (and, for
+    // Services with a selector, slices computed from this node's pods) into nftables.
+    proxy_ = std::make_unique<ProxyRunner>(
+        loop_, config_, metrics_->registry(), realProxyRunnerDeps(),
+        ProxyRunnerOptions{.onManifestError = [this](const std::string& error) {
+          spdlog::error("{}", error);
+          events_.recordForNode(kWarning, "FailedToReadPodManifest", error);
+        }});
+    if (absl::Status s = proxy_->start(); !s.ok())
+      return s;
     waitForRuntime();
     // The stop signals were blocked so that no other thread takes them; the loop's thread
     // now receives them through the signal_set.
@@ -179,6 +190,8 @@ class Agent {
     if (logThread_.joinable())
       logThread_.join();
     watcher_.stop();
+    if (proxy_)
+      proxy_->stop();  // the rules stay, as kube-proxy leaves them
     if (!workers_.stop(absl::Seconds(5))) {
       // A worker is inside a long runtime call (a grace period): the pods keep running
       // and the next start adopts them, so leave without waiting for it.
@@ -334,6 +347,8 @@ class Agent {
   void onRelist(const std::vector<std::string>& changed, const pods::RuntimeSnapshot& snapshot) {
     for (const std::string& uid : changed)
       workers_.podChanged(uid);
+    if (proxy_)
+      proxy_->setPods(workers_.podsWithStatus());
     const absl::Time now = absl::Now();
     if (!workers_.sourcesReady() || now - lastHousekeeping_ < absl::Seconds(2))
       return;
@@ -393,6 +408,7 @@ class Agent {
   logs::ContainerLogManager logManager_;  // --container-log-max-size/-files, every 10 s
   std::unique_ptr<StaticPodSource> staticPods_;
   absl::Time lastHousekeeping_ = absl::InfinitePast();
+  std::unique_ptr<ProxyRunner> proxy_;  // last: destroyed first
   const absl::Time started_ = absl::Now();
   absl::Time lastComplaint_ = absl::InfinitePast();
 };
