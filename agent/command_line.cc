@@ -16,7 +16,11 @@ constexpr std::string_view kDescription =
     "container runtime's CRI (the kubelet's job) and programs Services into nftables\n"
     "(kube-proxy's job).\n\n"
     "Run without a subcommand it is the node agent (a daemon). Subcommands for operators:\n"
-    "  kubenode pods [-n NS | -A]   the node's pods, as `kubectl get pods -o wide`";
+    "  kubenode pods [-n NS | -A]   the node's pods, as `kubectl get pods -o wide`\n"
+    "  kubenode logs [-n NS] POD [-c CONTAINER] [-p] [-f] [--tail N]\n"
+    "                               a container's log, as `kubectl logs`\n"
+    "  kubenode proxy render|apply|cleanup|trace\n"
+    "                               the Service rules: print, program once, remove, trace";
 
 CommandLine failed(std::string message) {
   CommandLine cl;
