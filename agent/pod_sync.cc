@@ -228,8 +228,10 @@ SyncResult PodSyncer::syncPod(const api::Pod& pod, const pods::ProbeResults& pro
     std::error_code ec;
     fs::create_directories(pods::podLogDirectory(pod, options_.node), ec);
     cri::v1::PodSandboxConfig config = pods::makeSandboxConfig(pod, actions.attempt, options_.node);
+    sandboxSlots_.acquire();
     absl::StatusOr<std::string> id =
         runtime_.runPodSandbox(config, "", {.timeout = kSandboxTimeout});
+    sandboxSlots_.release();
     changed = true;
     if (!id.ok()) {
       events_.record(pod, kWarning, "FailedCreatePodSandBox",

@@ -18,6 +18,7 @@
 
 #include <functional>
 #include <optional>
+#include <semaphore>
 #include <string>
 #include <vector>
 
@@ -122,6 +123,9 @@ class PodSyncer {
   PodVolumes volumes_;
   pods::BackOff crashBackOff_;  // CrashLoopBackOff, shared by all pods as the kubelet's
   pods::BackOff pullBackOff_;   // ImagePullBackOff
+  // At most this many RunPodSandbox calls at once: containerd, runc and CNI saturate two
+  // cores with ~4, and 30 at once only delay every pod's first start (bench/pods).
+  std::counting_semaphore<4> sandboxSlots_{4};
 };
 
 // The grace period for stopping a container: the probe's for a probe kill, else the

@@ -52,6 +52,7 @@ class AgentProcess {
   void stop();   // SIGTERM and wait
   void kill9();  // SIGKILL and wait, as a crash
   bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }  // -1 when not running
 
   void writeManifest(const std::string& file, const std::string& text) const;
   void removeManifest(const std::string& file) const;
