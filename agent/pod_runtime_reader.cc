@@ -1,8 +1,66 @@
 #include "agent/pod_runtime_reader.h"
 
+#include <fstream>
+#include <iterator>
+
 #include "agent/pods/labels.h"
+#include "agent/pods/runtime_listing.h"
 
 namespace kubenode::agent {
+
+namespace {
+
+std::string readCapped(const std::string& path, size_t limit, bool tail) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return "";
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (text.size() > limit)
+    text = tail ? text.substr(text.size() - limit) : text.substr(0, limit);
+  return text;
+}
+
+}  // namespace
+
+std::string terminationMessage(const cri::v1::ContainerStatus& status) {
+  // As the kubelet's getTerminationMessage: the file mounted at terminationMessagePath
+  // (its host side found among the container's mounts), at most 4096 bytes; with
+  // FallbackToLogsOnError and a failure and no message, the end of the container's log.
+  pods::ContainerAnnotations a = pods::parseContainerAnnotations(status.annotations());
+  if (!a.terminationMessagePath.empty()) {
+    for (const cri::v1::Mount& m : status.mounts()) {
+      if (m.container_path() == a.terminationMessagePath) {
+        std::string text = readCapped(m.host_path(), 4096, false);
+        if (!text.empty())
+          return text;
+      }
+    }
+  }
+  if (a.terminationMessagePolicy == "FallbackToLogsOnError" && status.exit_code() != 0 &&
+      !status.log_path().empty()) {
+    // CRI log lines: "<time> <stream> <F|P> <text>"; the text part of the last lines.
+    std::string raw = readCapped(status.log_path(), 64 * 1024, true);
+    std::string out;
+    size_t start = 0;
+    while (start < raw.size()) {
+      size_t end = raw.find('\n', start);
+      std::string line =
+          raw.substr(start, end == std::string::npos ? std::string::npos : end - start);
+      start = end == std::string::npos ? raw.size() : end + 1;
+      size_t sp1 = line.find(' '), sp2 = sp1 == std::string::npos ? sp1 : line.find(' ', sp1 + 1);
+      size_t sp3 = sp2 == std::string::npos ? sp2 : line.find(' ', sp2 + 1);
+      if (sp3 == std::string::npos)
+        continue;
+      out += line.substr(sp3 + 1);
+      if (line.compare(sp2 + 1, 1, "F") == 0)
+        out += "\n";
+    }
+    if (out.size() > 2048)
+      out = out.substr(out.size() - 2048);
+    return out;
+  }
+  return "";
+}
 
 absl::StatusOr<cri::v1::ContainerStatus> PodRuntimeReader::containerStatus(const std::string& id) {
   {
@@ -14,8 +72,12 @@ absl::StatusOr<cri::v1::ContainerStatus> PodRuntimeReader::containerStatus(const
   if (!r.ok())
     return r.status();
   if (r->status().state() == cri::v1::CONTAINER_EXITED) {
+    cri::v1::ContainerStatus status = r->status();
+    if (status.message().empty())
+      status.set_message(terminationMessage(status));
     absl::MutexLock lock(&mu_);
-    exited_[id] = r->status();
+    exited_[id] = status;
+    return status;
   }
   return r->status();
 }

@@ -54,4 +54,9 @@ class PodRuntimeReader {
   std::map<std::string, cri::v1::PodSandboxStatus> sandboxes_ ABSL_GUARDED_BY(mu_);
 };
 
+// The termination message of an exited container, read as the kubelet reads it: the host
+// side of the terminationMessagePath mount (4096 bytes at most), or for
+// FallbackToLogsOnError after a failure, the end of its log (2048 bytes at most).
+std::string terminationMessage(const cri::v1::ContainerStatus& status);
+
 }  // namespace kubenode::agent

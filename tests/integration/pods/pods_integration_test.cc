@@ -559,5 +559,106 @@ spec:
   EXPECT_THAT(pod->status.containerStatuses[0].state.waiting->message, HasSubstr("mkdri"));
 }
 
+TEST_F(PodsTest, ContainersGetTheKubeletsEnvironmentUserDnsHostPathAndTerminationMessage) {
+  // A directory user 1000 may write to (DirectoryOrCreate would create it 0755, root's).
+  const std::string hostDir = agent_->dir() + "/host-out";
+  std::filesystem::create_directories(hostDir);
+  std::filesystem::permissions(hostDir, std::filesystem::perms::all);
+  agent_->writeManifest("config.yaml", std::string(R"(apiVersion: v1
+kind: Pod
+metadata:
+  name: config
+  namespace: team-a
+spec:
+  restartPolicy: Never
+  containers:
+  - name: app
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    command: ["sh", "-c", "echo $POD_NAME $POD_NAMESPACE $NODE $(id -u) > /out/env; cat /etc/resolv.conf > /out/resolv; echo bye > /dev/termination-log; exit 2"]
+    env:
+    - name: POD_NAME
+      valueFrom: {fieldRef: {fieldPath: metadata.name}}
+    - name: POD_NAMESPACE
+      valueFrom: {fieldRef: {fieldPath: metadata.namespace}}
+    - name: NODE
+      valueFrom: {fieldRef: {fieldPath: spec.nodeName}}
+    securityContext:
+      runAsUser: 1000
+    volumeMounts:
+    - {name: out, mountPath: /out}
+  volumes:
+  - name: out
+    hostPath: {path: )") + hostDir + R"(, type: DirectoryOrCreate}
+)");
+  // The init container fails under Never: the pod fails, its app container never runs.
+  agent_->writeManifest("initfail.yaml", R"(apiVersion: v1
+kind: Pod
+metadata:
+  name: initfail
+spec:
+  restartPolicy: Never
+  initContainers:
+  - name: setup
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    command: ["sh", "-c", "exit 7"]
+  containers:
+  - name: app
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    command: ["sleep", "3600"]
+)");
+  // hostNetwork: the pod's IP is the node's.
+  agent_->writeManifest("hostnet.yaml", R"(apiVersion: v1
+kind: Pod
+metadata:
+  name: hostnet
+spec:
+  hostNetwork: true
+  containers:
+  - name: app
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    command: ["sleep", "3600"]
+)");
+  ASSERT_TRUE(agent_
+                  ->start({"--cluster-dns", "10.96.0.10", "--cluster-domain", "cluster.local",
+                           "--node-ip", "10.199.0.1"})
+                  .ok());
+  std::optional<api::Pod> pod = waitForPod(
+      "config-node-it", [](const api::Pod& p) { return p.status.phase == "Failed"; },
+      absl::Seconds(60));
+  ASSERT_TRUE(pod.has_value());
+  const api::ContainerStateTerminated& t = *statusOf(*pod, "app")->state.terminated;
+  EXPECT_EQ(t.exitCode, 2);
+  EXPECT_EQ(t.message, "bye\n");
+  EXPECT_EQ(harness::readFile(hostDir + "/env"), "config-node-it team-a node-it 1000\n");
+  const std::string resolv = harness::readFile(hostDir + "/resolv");
+  EXPECT_THAT(resolv, HasSubstr("nameserver 10.96.0.10"));
+  EXPECT_THAT(resolv, HasSubstr("search team-a.svc.cluster.local svc.cluster.local cluster.local"));
+  EXPECT_THAT(resolv, HasSubstr("options ndots:5"));
+
+  std::optional<api::Pod> initFail = waitForPod(
+      "initfail-node-it", [](const api::Pod& p) { return p.status.phase == "Failed"; },
+      absl::Seconds(60));
+  ASSERT_TRUE(initFail.has_value());
+  const api::ContainerStatus* setup = statusOf(*initFail, "setup");
+  ASSERT_TRUE(setup && setup->state.terminated);
+  EXPECT_EQ(setup->state.terminated->exitCode, 7);
+  EXPECT_EQ(setup->restartCount, 0);
+  const api::ContainerStatus* app = statusOf(*initFail, "app");
+  ASSERT_NE(app, nullptr);
+  EXPECT_FALSE(app->state.running.has_value());
+  EXPECT_FALSE(app->state.terminated.has_value());
+
+  std::optional<api::Pod> hostNet = waitForPod(
+      "hostnet-node-it", [](const api::Pod& p) { return p.status.phase == "Running"; },
+      absl::Seconds(60));
+  ASSERT_TRUE(hostNet.has_value());
+  EXPECT_EQ(hostNet->status.podIP, "10.199.0.1");
+  EXPECT_EQ(hostNet->status.hostIP, "10.199.0.1");
+}
+
 }  // namespace
 }  // namespace kubenode
