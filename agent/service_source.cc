@@ -18,10 +18,6 @@
 namespace kubenode::agent {
 namespace {
 
-// Inotify events that can change what the directory holds.
-constexpr uint32_t kWatchMask = IN_CREATE | IN_DELETE | IN_CLOSE_WRITE | IN_MOVED_FROM |
-                                IN_MOVED_TO | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF;
-
 // Whether undecodable text was meant for the proxier: it names one of its kinds, in YAML
 // (`kind: Service`) or JSON (`"kind": "Service"`). Any other broken file is a pod manifest,
 // reported by the static pod source; reporting it here too would say everything twice.
@@ -83,65 +79,13 @@ ServiceSource::ServiceSource(boost::asio::io_context& loop, ServiceSourceOptions
       options_(std::move(options)),
       onChange_(std::move(onChange)),
       onError_(std::move(onError)),
-      inotify_(loop),
-      settleTimer_(loop),
-      resyncTimer_(loop),
-      buffer_(64 * 1024) {}
-
-ServiceSource::~ServiceSource() {
-  boost::system::error_code ignored;
-  inotify_.close(ignored);
-}
+      watcher_(loop, options_.dir, options_.settle, options_.resyncPeriod, [this] { rescan(); }) {}
 
 absl::Status ServiceSource::start() {
-  int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-  if (fd < 0)
-    return absl::InternalError(fmt::format("inotify_init1: {}", std::strerror(errno)));
-  inotify_.assign(fd);
-  armWatch();
-  rescan();
-  readEvents();
-  return absl::OkStatus();
-}
-
-void ServiceSource::armWatch() {
-  if (watch_ >= 0)
-    return;
-  // A directory that does not exist yet is picked up by the periodic re-read.
-  watch_ = inotify_add_watch(inotify_.native_handle(), options_.dir.c_str(), kWatchMask);
-}
-
-void ServiceSource::readEvents() {
-  inotify_.async_read_some(
-      boost::asio::buffer(buffer_), [this](const boost::system::error_code& ec, size_t n) {
-        if (ec)
-          return;  // closed: the source is being destroyed
-        for (size_t offset = 0; offset + sizeof(inotify_event) <= n;) {
-          const auto* event = reinterpret_cast<const inotify_event*>(buffer_.data() + offset);
-          if (event->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED))
-            watch_ = -1;
-          offset += sizeof(inotify_event) + event->len;
-        }
-        scheduleRescan(options_.settle);
-        readEvents();
-      });
-}
-
-void ServiceSource::scheduleRescan(std::chrono::nanoseconds after) {
-  if (rescanPending_)
-    return;
-  rescanPending_ = true;
-  settleTimer_.expires_after(after);
-  settleTimer_.async_wait([this](const boost::system::error_code& ec) {
-    if (ec)
-      return;
-    rescanPending_ = false;
-    rescan();
-  });
+  return watcher_.start();
 }
 
 void ServiceSource::rescan() {
-  armWatch();
   ServiceScan scan = scanServiceManifests(options_.dir);
 
   std::map<std::string, ServiceSet> current;
@@ -201,12 +145,6 @@ void ServiceSource::rescan() {
     delivered_ = set;
     onChange_(delivered_);
   }
-
-  resyncTimer_.expires_after(options_.resyncPeriod);
-  resyncTimer_.async_wait([this](const boost::system::error_code& ec) {
-    if (!ec)
-      rescan();
-  });
 }
 
 }  // namespace kubenode::agent

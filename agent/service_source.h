@@ -16,8 +16,6 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -25,6 +23,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "agent/manifest_dir_watcher.h"
 #include "api/endpoint_slice.h"
 #include "api/service.h"
 
@@ -76,31 +75,22 @@ class ServiceSource {
 
   ServiceSource(boost::asio::io_context& loop, ServiceSourceOptions options,
                 ChangeCallback onChange, ErrorCallback onError);
-  ~ServiceSource();
 
   // Reads the directory once (delivering the first set) and starts watching.
   absl::Status start();
 
  private:
   void rescan();
-  void scheduleRescan(std::chrono::nanoseconds after);
-  void readEvents();
-  void armWatch();
 
   boost::asio::io_context& loop_;
   ServiceSourceOptions options_;
   ChangeCallback onChange_;
   ErrorCallback onError_;
-  boost::asio::posix::stream_descriptor inotify_;
-  boost::asio::steady_timer settleTimer_;
-  boost::asio::steady_timer resyncTimer_;
-  int watch_ = -1;
-  bool rescanPending_ = false;
-  std::vector<char> buffer_;
   std::map<std::string, ServiceSet> lastGood_;   // file -> objects of its last good version
   std::map<std::string, std::string> reported_;  // key -> message last reported
   ServiceSet delivered_;
   bool deliveredOnce_ = false;
+  ManifestDirWatcher watcher_;  // last: its callbacks use the members above
 };
 
 }  // namespace kubenode::agent

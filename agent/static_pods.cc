@@ -29,10 +29,6 @@ std::string md5Hex(std::string_view data) {
   return hex;
 }
 
-// Inotify events that can change what the directory holds.
-constexpr uint32_t kWatchMask = IN_CREATE | IN_DELETE | IN_CLOSE_WRITE | IN_MOVED_FROM |
-                                IN_MOVED_TO | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF;
-
 }  // namespace
 
 std::vector<std::string> StaticPodScan::errorLines() const {
@@ -125,66 +121,13 @@ StaticPodSource::StaticPodSource(boost::asio::io_context& loop, StaticPodSourceO
       options_(std::move(options)),
       onPods_(std::move(onPods)),
       onError_(std::move(onError)),
-      inotify_(loop),
-      settleTimer_(loop),
-      resyncTimer_(loop),
-      buffer_(64 * 1024) {}
-
-StaticPodSource::~StaticPodSource() {
-  boost::system::error_code ignored;
-  inotify_.close(ignored);
-}
+      watcher_(loop, options_.dir, options_.settle, options_.resyncPeriod, [this] { rescan(); }) {}
 
 absl::Status StaticPodSource::start() {
-  int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-  if (fd < 0) {
-    return absl::InternalError(fmt::format("inotify_init1: {}", std::strerror(errno)));
-  }
-  inotify_.assign(fd);
-  armWatch();
-  rescan();
-  readEvents();
-  return absl::OkStatus();
-}
-
-void StaticPodSource::armWatch() {
-  if (watch_ >= 0)
-    return;
-  // A directory that does not exist yet is picked up by the periodic resync.
-  watch_ = inotify_add_watch(inotify_.native_handle(), options_.dir.c_str(), kWatchMask);
-}
-
-void StaticPodSource::readEvents() {
-  inotify_.async_read_some(
-      boost::asio::buffer(buffer_), [this](const boost::system::error_code& ec, size_t n) {
-        if (ec)
-          return;  // closed: the source is being destroyed
-        for (size_t offset = 0; offset + sizeof(inotify_event) <= n;) {
-          const auto* event = reinterpret_cast<const inotify_event*>(buffer_.data() + offset);
-          if (event->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED))
-            watch_ = -1;
-          offset += sizeof(inotify_event) + event->len;
-        }
-        scheduleRescan(options_.settle);
-        readEvents();
-      });
-}
-
-void StaticPodSource::scheduleRescan(std::chrono::nanoseconds after) {
-  if (rescanPending_)
-    return;
-  rescanPending_ = true;
-  settleTimer_.expires_after(after);
-  settleTimer_.async_wait([this](const boost::system::error_code& ec) {
-    if (ec)
-      return;
-    rescanPending_ = false;
-    rescan();
-  });
+  return watcher_.start();
 }
 
 void StaticPodSource::rescan() {
-  armWatch();
   StaticPodScan scan = scanManifestDirectory(options_.dir);
 
   // A pod keeps the time it was first seen (its AGE) across re-reads.
@@ -238,12 +181,6 @@ void StaticPodSource::rescan() {
     delivered_ = uids;
     onPods_(pods);
   }
-
-  resyncTimer_.expires_after(options_.resyncPeriod);
-  resyncTimer_.async_wait([this](const boost::system::error_code& ec) {
-    if (!ec)
-      rescan();
-  });
 }
 
 }  // namespace kubenode::agent

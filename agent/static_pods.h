@@ -12,8 +12,6 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -22,6 +20,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "agent/manifest_dir_watcher.h"
 #include "api/pod.h"
 
 namespace kubenode::agent {
@@ -72,33 +71,24 @@ class StaticPodSource {
 
   StaticPodSource(boost::asio::io_context& loop, StaticPodSourceOptions options,
                   PodsCallback onPods, ErrorCallback onError);
-  ~StaticPodSource();
 
   // Reads the directory once (delivering the first set) and starts watching.
   absl::Status start();
 
  private:
   void rescan();
-  void scheduleRescan(std::chrono::nanoseconds after);
-  void readEvents();
-  void armWatch();
 
   boost::asio::io_context& loop_;
   StaticPodSourceOptions options_;
   PodsCallback onPods_;
   ErrorCallback onError_;
-  boost::asio::posix::stream_descriptor inotify_;
-  boost::asio::steady_timer settleTimer_;
-  boost::asio::steady_timer resyncTimer_;
-  int watch_ = -1;
-  bool rescanPending_ = false;
-  std::vector<char> buffer_;
   // file -> last good pod, kept while the file exists even when a later version is bad.
   std::map<std::string, api::Pod> lastGood_;
   // file -> the error last reported, so a bad file is reported once, not every resync.
   std::map<std::string, std::string> reported_;
   std::vector<std::string> delivered_;  // UIDs last delivered, to skip no-op updates
   bool deliveredOnce_ = false;
+  ManifestDirWatcher watcher_;  // last: its callbacks use the members above
 };
 
 }  // namespace kubenode::agent
