@@ -3,6 +3,10 @@
 // and compare map elements as sets (the kernel lists them in hash order).
 //
 //   EXPECT_EQ(normalizedListing("kubenode"), normalizedRender(ruleset));
+//
+// Only for integration binaries: their main (kubenode_integration_main) has already put
+// the process in a private network namespace (unshare CLONE_NEWNET), so `nft` here sees
+// and changes that namespace's tables, never the host's.
 #pragma once
 
 #include <gtest/gtest.h>

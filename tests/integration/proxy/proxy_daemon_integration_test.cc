@@ -2,7 +2,9 @@
 // test process's private containerd and network namespace (harness) runs a static web pod,
 // reads a ClusterIP Service with a selector and no EndpointSlice from the same manifest
 // directory, computes the slice from its own pod and programs `table ip kubenode`; an HTTP
-// GET from the test process to the cluster IP (the OUTPUT hook) reaches the pod.
+// GET from the test process to the cluster IP (the OUTPUT hook) reaches the pod. `nft`
+// and `ip` run in that private network namespace (unshare CLONE_NEWNET by
+// kubenode_integration_main), never the host's.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
