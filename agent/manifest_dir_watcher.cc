@@ -3,8 +3,12 @@
 #include <fmt/format.h>
 #include <sys/inotify.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 
 namespace kubenode::agent {
 namespace {
@@ -14,6 +18,31 @@ constexpr uint32_t kWatchMask = IN_CREATE | IN_DELETE | IN_CLOSE_WRITE | IN_MOVE
                                 IN_MOVED_TO | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF;
 
 }  // namespace
+
+absl::StatusOr<std::vector<ManifestFile>> readManifestFiles(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::directory_iterator it(dir, ec);
+  if (ec)
+    return absl::NotFoundError(ec.message());
+  std::vector<fs::path> paths;
+  for (const fs::directory_entry& entry : it) {
+    if (entry.path().filename().string().starts_with("."))
+      continue;
+    if (!entry.is_regular_file(ec))
+      continue;
+    paths.push_back(entry.path());
+  }
+  std::sort(paths.begin(), paths.end());
+  std::vector<ManifestFile> files;
+  for (const fs::path& path : paths) {
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    files.push_back({.path = path.string(), .text = in ? text.str() : "", .readable = bool(in)});
+  }
+  return files;
+}
 
 ManifestDirWatcher::ManifestDirWatcher(boost::asio::io_context& loop, std::string dir,
                                        std::chrono::milliseconds settle,

@@ -19,8 +19,21 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 namespace kubenode::agent {
+
+// One file of a manifest directory, read whole.
+struct ManifestFile {
+  std::string path{};
+  std::string text{};
+  bool readable = true;  // false: the file could not be read (text is empty)
+};
+
+// The directory's regular files that are not hidden (editors' and tools' temporary files
+// start with '.'), in name order, with their text: what both sources read on each change.
+// An error carrying the system's reason when the directory cannot be listed.
+absl::StatusOr<std::vector<ManifestFile>> readManifestFiles(const std::string& dir);
 
 class ManifestDirWatcher {
  public:

@@ -6,11 +6,8 @@
 #include <algorithm>
 #include <boost/asio/buffer.hpp>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <regex>
 #include <set>
-#include <sstream>
 
 #include "agent/proxy_command.h"
 #include "api/manifest.h"
@@ -35,32 +32,17 @@ std::string objectKey(const T& object) {
 }  // namespace
 
 ServiceScan scanServiceManifests(const std::string& dir) {
-  namespace fs = std::filesystem;
   ServiceScan scan;
-  std::error_code ec;
-  fs::directory_iterator it(dir, ec);
-  if (ec)
+  absl::StatusOr<std::vector<ManifestFile>> files = readManifestFiles(dir);
+  if (!files.ok())
     return scan;  // the static pod source reports an unreadable directory
-  std::vector<fs::path> files;
-  for (const fs::directory_entry& entry : it) {
-    if (entry.path().filename().string().starts_with("."))
-      continue;
-    if (!entry.is_regular_file(ec))
-      continue;
-    files.push_back(entry.path());
-  }
-  std::sort(files.begin(), files.end());
-
-  for (const fs::path& path : files) {
-    const std::string name = path.string();
-    std::ifstream in(path);
-    std::stringstream text;
-    text << in.rdbuf();
-    if (!in)
+  for (const ManifestFile& file : *files) {
+    const std::string& name = file.path;
+    if (!file.readable)
       continue;  // reported by the static pod source
-    absl::StatusOr<api::Manifest> manifest = api::decodeManifest(name, text.str());
+    absl::StatusOr<api::Manifest> manifest = api::decodeManifest(name, file.text);
     if (!manifest.ok()) {
-      if (namesProxyKind(text.str()))
+      if (namesProxyKind(file.text))
         scan.errors.push_back({name, std::string(manifest.status().message())});
       continue;
     }

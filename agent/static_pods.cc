@@ -7,9 +7,6 @@
 #include <algorithm>
 #include <boost/asio/buffer.hpp>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "agent/pods/labels.h"
 #include "api/defaults.h"
@@ -39,35 +36,20 @@ std::vector<std::string> StaticPodScan::errorLines() const {
 }
 
 StaticPodScan scanManifestDirectory(const std::string& dir) {
-  namespace fs = std::filesystem;
   StaticPodScan scan;
-  std::error_code ec;
-  fs::directory_iterator it(dir, ec);
-  if (ec) {
+  absl::StatusOr<std::vector<ManifestFile>> files = readManifestFiles(dir);
+  if (!files.ok()) {
     scan.errors.push_back({"", fmt::format("--pod-manifest-path: cannot read directory \"{}\": {}",
-                                           dir, ec.message())});
+                                           dir, std::string(files.status().message()))});
     return scan;
   }
-  std::vector<fs::path> files;
-  for (const fs::directory_entry& entry : it) {
-    if (entry.path().filename().string().starts_with("."))
-      continue;
-    if (!entry.is_regular_file(ec))
-      continue;
-    files.push_back(entry.path());
-  }
-  std::sort(files.begin(), files.end());
-
-  for (const fs::path& path : files) {
-    const std::string name = path.string();
-    std::ifstream in(path);
-    std::stringstream text;
-    text << in.rdbuf();
-    if (!in) {
+  for (const ManifestFile& file : *files) {
+    const std::string& name = file.path;
+    if (!file.readable) {
       scan.errors.push_back({name, fmt::format("{}: cannot read the file", name)});
       continue;
     }
-    absl::StatusOr<api::Manifest> manifest = api::decodeManifest(name, text.str());
+    absl::StatusOr<api::Manifest> manifest = api::decodeManifest(name, file.text);
     if (!manifest.ok()) {
       scan.errors.push_back({name, std::string(manifest.status().message())});
       continue;
