@@ -101,6 +101,12 @@ std::string conditionStatus(const api::Pod& pod, const std::string& type) {
   return "";
 }
 
+// The pod's (first) app container runs.
+bool running(const api::Pod& p) {
+  return !p.status.containerStatuses.empty() &&
+         p.status.containerStatuses[0].state.running.has_value();
+}
+
 std::string stripRuntime(const std::string& containerId) {
   return containerId.substr(containerId.find("://") + 3);
 }
@@ -377,9 +383,6 @@ TEST_F(PodsTest, AdoptsRunningPodsAfterKill9AndRemovesWhatNoManifestWants) {
   agent_->writeManifest("a.yaml", sleeper("a"));
   agent_->writeManifest("b.yaml", sleeper("b"));
   ASSERT_TRUE(agent_->start().ok());
-  auto running = [](const api::Pod& p) {
-    return !p.status.containerStatuses.empty() && p.status.containerStatuses[0].state.running;
-  };
   std::optional<api::Pod> a = waitForPod("a-node-it", running, absl::Seconds(60));
   ASSERT_TRUE(a.has_value());
   ASSERT_TRUE(waitForPod("b-node-it", running, absl::Seconds(60)).has_value());
@@ -416,12 +419,7 @@ spec:
     command: ["sh", "-c", "sleep 6; exit 5"]
 )");
   ASSERT_TRUE(agent_->start().ok());
-  std::optional<api::Pod> pod = waitForPod(
-      "job-node-it",
-      [](const api::Pod& p) {
-        return !p.status.containerStatuses.empty() && p.status.containerStatuses[0].state.running;
-      },
-      absl::Seconds(60));
+  std::optional<api::Pod> pod = waitForPod("job-node-it", running, absl::Seconds(60));
   ASSERT_TRUE(pod.has_value());
   const std::string id = pod->status.containerStatuses[0].containerID;
   ASSERT_TRUE(ContainerdEnvironment::containerd().restart().ok());
@@ -482,9 +480,6 @@ spec:
 TEST_F(PodsTest, AnEditedManifestReplacesThePodAfterTheOldOneIsGone) {
   agent_->writeManifest("a.yaml", sleeper("a"));
   ASSERT_TRUE(agent_->start().ok());
-  auto running = [](const api::Pod& p) {
-    return !p.status.containerStatuses.empty() && p.status.containerStatuses[0].state.running;
-  };
   std::optional<api::Pod> first = waitForPod("a-node-it", running, absl::Seconds(60));
   ASSERT_TRUE(first.has_value());
   std::string edited = sleeper("a");
@@ -508,9 +503,6 @@ TEST_F(PodsTest, AnEditedManifestReplacesThePodAfterTheOldOneIsGone) {
 TEST_F(PodsTest, AHungRuntimeKillsNoPodAndEverythingResumes) {
   agent_->writeManifest("a.yaml", sleeper("a"));
   ASSERT_TRUE(agent_->start().ok());
-  auto running = [](const api::Pod& p) {
-    return !p.status.containerStatuses.empty() && p.status.containerStatuses[0].state.running;
-  };
   std::optional<api::Pod> before = waitForPod("a-node-it", running, absl::Seconds(60));
   ASSERT_TRUE(before.has_value());
   ASSERT_TRUE(ContainerdEnvironment::containerd().freeze().ok());
