@@ -15,11 +15,31 @@ void EventRecorder::record(const api::Pod& pod, std::string_view type, std::stri
   } else {
     spdlog::info("pod {}/{}: {} {}", pod.metadata.namespace_, pod.metadata.name, reason, message);
   }
+  add(pod.metadata.uid, pod.metadata.namespace_,
+      {.kind = "Pod",
+       .namespace_ = pod.metadata.namespace_,
+       .name = pod.metadata.name,
+       .uid = pod.metadata.uid,
+       .apiVersion = "v1",
+       .fieldPath = std::string(fieldPath)},
+      type, reason, std::move(message), now);
+}
+
+void EventRecorder::recordForNode(std::string_view type, std::string_view reason,
+                                  std::string message, absl::Time now) {
+  add("node/" + nodeName_, "default",
+      {.kind = "Node", .name = nodeName_, .uid = nodeName_, .apiVersion = "v1"}, type, reason,
+      std::move(message), now);
+}
+
+void EventRecorder::add(const std::string& key, const std::string& eventNamespace,
+                        api::ObjectReference involved, std::string_view type,
+                        std::string_view reason, std::string message, absl::Time now) {
   absl::MutexLock lock(&mu_);
-  std::deque<api::Event>& events = byPod_[pod.metadata.uid];
+  std::deque<api::Event>& events = byPod_[key];
   for (api::Event& e : events) {
     if (e.reason == reason && e.type == type && e.message == message &&
-        e.involvedObject.fieldPath == fieldPath) {
+        e.involvedObject.fieldPath == involved.fieldPath) {
       ++e.count;
       e.lastTimestamp = api::Time(now);
       return;
@@ -28,15 +48,10 @@ void EventRecorder::record(const api::Pod& pod, std::string_view type, std::stri
   api::Event e;
   e.typeMeta = {.apiVersion = "v1", .kind = "Event"};
   // The API server's names for events: "<object>.<unique hex>".
-  e.metadata.name = fmt::format("{}.{:x}", pod.metadata.name,
+  e.metadata.name = fmt::format("{}.{:x}", involved.name,
                                 absl::ToUnixNanos(now) + static_cast<int64_t>(++serial_));
-  e.metadata.namespace_ = pod.metadata.namespace_;
-  e.involvedObject = {.kind = "Pod",
-                      .namespace_ = pod.metadata.namespace_,
-                      .name = pod.metadata.name,
-                      .uid = pod.metadata.uid,
-                      .apiVersion = "v1",
-                      .fieldPath = std::string(fieldPath)};
+  e.metadata.namespace_ = eventNamespace;
+  e.involvedObject = std::move(involved);
   e.reason = std::string(reason);
   e.message = std::move(message);
   e.type = std::string(type);
@@ -46,37 +61,6 @@ void EventRecorder::record(const api::Pod& pod, std::string_view type, std::stri
   e.count = 1;
   e.reportingComponent = "kubelet";
   e.reportingInstance = nodeName_;
-  events.push_back(std::move(e));
-  while (events.size() > perPodLimit_)
-    events.pop_front();
-}
-
-void EventRecorder::recordForNode(std::string_view type, std::string_view reason,
-                                  std::string message, absl::Time now) {
-  api::Event e;
-  e.typeMeta = {.apiVersion = "v1", .kind = "Event"};
-  e.metadata.namespace_ = "default";
-  e.involvedObject = {.kind = "Node", .name = nodeName_, .uid = nodeName_, .apiVersion = "v1"};
-  e.reason = std::string(reason);
-  e.message = std::move(message);
-  e.type = std::string(type);
-  e.source = {.component = "kubelet", .host = nodeName_};
-  e.firstTimestamp = api::Time(now);
-  e.lastTimestamp = api::Time(now);
-  e.count = 1;
-  e.reportingComponent = "kubelet";
-  e.reportingInstance = nodeName_;
-  absl::MutexLock lock(&mu_);
-  e.metadata.name =
-      fmt::format("{}.{:x}", nodeName_, absl::ToUnixNanos(now) + static_cast<int64_t>(++serial_));
-  std::deque<api::Event>& events = byPod_["node/" + nodeName_];
-  for (api::Event& old : events) {
-    if (old.reason == e.reason && old.message == e.message) {
-      ++old.count;
-      old.lastTimestamp = e.lastTimestamp;
-      return;
-    }
-  }
   events.push_back(std::move(e));
   while (events.size() > perPodLimit_)
     events.pop_front();

@@ -50,6 +50,10 @@ class EventRecorder {
   void forget(std::string_view uid);
 
  private:
+  // Folds a repeat into its earlier event or appends a new one under `key` (pod UID).
+  void add(const std::string& key, const std::string& eventNamespace, api::ObjectReference involved,
+           std::string_view type, std::string_view reason, std::string message, absl::Time now);
+
   const std::string nodeName_;
   const size_t perPodLimit_;
   mutable absl::Mutex mu_;
