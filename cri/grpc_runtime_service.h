@@ -20,11 +20,14 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -134,8 +137,11 @@ class GrpcRuntimeService final : public RuntimeClient, public ImageClient {
   // runtime's report of the timeout arrives before the client gives up.
   static constexpr absl::Duration kExecSyncMargin = absl::Seconds(2);
 
-  // How often the connectivity watcher wakes up when nothing changes.
+  // How often the connectivity watcher wakes up while the channel is not READY.
   static constexpr std::chrono::milliseconds kWatchInterval{100};
+  // How often it looks at a READY channel. A failed call wakes it at once, so this
+  // only bounds how late a silent disconnection (no call in flight) is noticed.
+  static constexpr std::chrono::milliseconds kReadyCheckInterval{2000};
 
  private:
   GrpcRuntimeService(std::shared_ptr<grpc::Channel> channel, GrpcRuntimeServiceOptions options);
@@ -152,6 +158,9 @@ class GrpcRuntimeService final : public RuntimeClient, public ImageClient {
   std::unique_ptr<v1::RuntimeService::Stub> runtime_;
   std::unique_ptr<v1::ImageService::Stub> images_;
   std::atomic<bool> stopping_{false};
+  mutable std::mutex watch_mu_;
+  mutable std::condition_variable watch_cv_;
+  mutable bool call_failed_ ABSL_GUARDED_BY(watch_mu_) = false;
   std::thread watcher_;  // last: starts once everything above is constructed
 };
 
