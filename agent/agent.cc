@@ -10,9 +10,10 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <optional>
-#include <sstream>
 #include <thread>
 
 #include <arpa/inet.h>
@@ -78,13 +79,6 @@ std::vector<std::string> hostIps(const AgentConfig& config) {
   return out;
 }
 
-std::string readFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 int64_t memoryCapacityBytes() {
   std::ifstream in("/proc/meminfo");
   std::string key;
@@ -108,14 +102,43 @@ void protectFromOomKiller() {
                  std::strerror(errno));
 }
 
-PodSyncerOptions syncerOptions(const AgentConfig& config) {
+// --resolv-conf, read once at start: a file the operator named but the agent cannot read
+// is a start-up error naming the flag, not a surprise at the first pod. (The kubelet
+// re-reads it for every sandbox; a host's resolver file rarely changes under a node, and
+// reading it once keeps a file that vanishes later from failing pods.)
+absl::StatusOr<std::optional<pods::ResolvConf>> readHostResolvConf(const std::string& path) {
+  if (path.empty())
+    return std::optional<pods::ResolvConf>();  // no host DNS: pods get only what they ask
+  std::FILE* file = std::fopen(path.c_str(), "re");
+  std::string text;
+  int error = file == nullptr ? errno : 0;
+  if (file != nullptr) {
+    char buffer[4096];
+    size_t n = 0;
+    while ((n = std::fread(buffer, 1, sizeof(buffer), file)) > 0)
+      text.append(buffer, n);
+    if (std::ferror(file))
+      error = errno != 0 ? errno : EIO;  // e.g. EISDIR: fopen accepts a directory
+    std::fclose(file);
+  }
+  if (error != 0) {
+    return absl::InvalidArgumentError(
+        fmt::format("--resolv-conf: cannot read \"{}\": {}: expected a resolv.conf file, or "
+                    "\"\" for no host DNS",
+                    path, std::strerror(error)));
+  }
+  return std::optional<pods::ResolvConf>(pods::parseResolvConf(text));
+}
+
+PodSyncerOptions syncerOptions(const AgentConfig& config,
+                               const std::optional<pods::ResolvConf>& hostResolvConf) {
   PodSyncerOptions o;
   o.node.nodeName = nodeName(config);
   o.node.rootDir = config.rootDir;
   o.node.podLogsDir = config.podLogsDir;
   o.node.clusterDns = config.clusterDNS;
   o.node.clusterDomain = config.clusterDomain;
-  o.node.hostResolvConf = pods::parseResolvConf(readFile("/etc/resolv.conf"));
+  o.node.hostResolvConf = hostResolvConf;
   o.node.podInfraImage = config.podInfraContainerImage;
   o.hostIps = hostIps(config);
   o.node.nodeIps = o.hostIps;
@@ -139,7 +162,8 @@ sigset_t stopSignals() {
 class Agent {
  public:
   Agent(const AgentConfig& config, std::unique_ptr<cri::GrpcRuntimeService> runtime,
-        std::unique_ptr<AgentMetrics> metrics, logs::RotationPolicy logPolicy)
+        std::unique_ptr<AgentMetrics> metrics, logs::RotationPolicy logPolicy,
+        const std::optional<pods::ResolvConf>& hostResolvConf)
       : config_(config),
         metrics_(std::move(metrics)),
         runtime_(std::move(runtime)),
@@ -150,7 +174,7 @@ class Agent {
         healthz_(loop_),
         reader_(*runtime_),
         events_(nodeName(config)),
-        syncer_(*runtime_, *runtime_, reader_, events_, syncerOptions(config)),
+        syncer_(*runtime_, *runtime_, reader_, events_, syncerOptions(config, hostResolvConf)),
         workers_(syncer_, events_,
                  {.onPodStarted = [this](absl::Duration d) { metrics_->observePodStart(d); }}),
         watcher_(reader_, absl::Milliseconds(500),
@@ -421,6 +445,10 @@ void blockStopSignals() {
 }
 
 absl::Status runAgent(const AgentConfig& config) {
+  absl::StatusOr<std::optional<pods::ResolvConf>> hostResolvConf =
+      readHostResolvConf(config.resolvConf);
+  if (!hostResolvConf.ok())
+    return hostResolvConf.status();
   auto metrics = std::make_unique<AgentMetrics>();
   cri::GrpcRuntimeServiceOptions options;
   options.timeouts.runtime_request = toAbsl(config.runtimeRequestTimeout);
@@ -433,7 +461,7 @@ absl::Status runAgent(const AgentConfig& config) {
       logs::makeRotationPolicy(config.containerLogMaxSize, config.containerLogMaxFiles);
   if (!logPolicy.ok())
     return logPolicy.status();
-  Agent agent(config, std::move(*runtime), std::move(metrics), *logPolicy);
+  Agent agent(config, std::move(*runtime), std::move(metrics), *logPolicy, *hostResolvConf);
   return agent.run();
 }
 

@@ -40,6 +40,9 @@ struct AgentConfig {
   std::string podInfraContainerImage = "registry.k8s.io/pause:3.9";
   std::vector<std::string> clusterDNS;
   std::string clusterDomain;
+  // The host's resolver file: pods with dnsPolicy Default (and ClusterFirst without
+  // clusterDNS) get its nameservers, searches and options. Empty: no host DNS at all.
+  std::string resolvConf = "/etc/resolv.conf";
   std::string containerLogMaxSize = "10Mi";
   int containerLogMaxFiles = 5;
   std::chrono::nanoseconds nodeStatusUpdateFrequency = std::chrono::seconds(10);

@@ -232,6 +232,7 @@ SyncResult PodSyncer::syncPod(const api::Pod& pod, const pods::ProbeResults& pro
     absl::StatusOr<std::string> id =
         runtime_.runPodSandbox(config, "", {.timeout = kSandboxTimeout});
     sandboxSlots_.release();
+    const bool killedBefore = changed;
     changed = true;
     if (!id.ok()) {
       events_.record(pod, kWarning, "FailedCreatePodSandBox",
@@ -241,7 +242,12 @@ SyncResult PodSyncer::syncPod(const api::Pod& pod, const pods::ProbeResults& pro
       return r;
     }
     sandboxId = *id;
-    reread();  // the new sandbox's IP, for the containers' environment and hosts file
+    // The containers' environment and hosts file need the new sandbox's IP. When nothing
+    // else of the pod changed in this sync, one PodSandboxStatus gives it (re-reading the
+    // whole pod costs two List calls, the runtime's most expensive reads under load);
+    // after a kill the containers' states changed too (the back-off reads the exits).
+    if (killedBefore || !addNewSandbox(sandboxId, config, r.runtime))
+      reread();
     changed = false;
   }
   if (sandboxId.empty()) {
@@ -271,6 +277,25 @@ SyncResult PodSyncer::syncPod(const api::Pod& pod, const pods::ProbeResults& pro
   }
   reread();
   return r;
+}
+
+bool PodSyncer::addNewSandbox(const std::string& sandboxId, const cri::v1::PodSandboxConfig& config,
+                              pods::PodRuntimeStatus& status) {
+  absl::StatusOr<cri::v1::PodSandboxStatusResponse> answer =
+      runtime_.podSandboxStatus(sandboxId, false);
+  if (!answer.ok() || answer->status().id() != sandboxId)
+    return false;
+  // The listing entry the next relist would show, from the status (a superset of it).
+  const cri::v1::PodSandboxStatus& st = answer->status();
+  cri::v1::PodSandbox listed;
+  listed.set_id(st.id());
+  *listed.mutable_metadata() = st.has_metadata() ? st.metadata() : config.metadata();
+  listed.set_state(st.state());
+  listed.set_created_at(st.created_at());
+  *listed.mutable_labels() = st.labels();
+  *listed.mutable_annotations() = st.annotations();
+  status.sandboxes.insert(status.sandboxes.begin(), pods::fromListedSandbox(listed, &st));
+  return true;
 }
 
 PodSyncer::ImageOutcome PodSyncer::ensureImage(const api::Pod& pod,

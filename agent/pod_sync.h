@@ -107,6 +107,10 @@ class PodSyncer {
     absl::Duration requeueAfter = absl::InfiniteDuration();
   };
   ImageOutcome ensureImage(const api::Pod& pod, const api::Container& container);
+  // Reads the sandbox just created (one PodSandboxStatus) into `status`, newest first;
+  // false when the runtime did not answer (the caller re-reads the whole pod).
+  bool addNewSandbox(const std::string& sandboxId, const cri::v1::PodSandboxConfig& config,
+                     pods::PodRuntimeStatus& status);
   void killContainer(const api::Pod& pod, const api::Container* spec,
                      const pods::RuntimeContainer& container, int64_t gracePeriod,
                      const std::string& message, absl::Status& error);

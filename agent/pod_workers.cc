@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "agent/pods/pod_status.h"
 
 namespace kubenode::agent {
@@ -11,6 +13,17 @@ std::string fullName(const api::Pod& pod) {
   return pod.metadata.namespace_ + "/" + pod.metadata.name;
 }
 }  // namespace
+
+std::optional<api::Time> runtimeStartTime(const pods::PodRuntimeStatus& runtime) {
+  absl::Time oldest = absl::InfiniteFuture();
+  for (const pods::RuntimeSandbox& s : runtime.sandboxes) {
+    if (s.createdAt != absl::InfinitePast())
+      oldest = std::min(oldest, s.createdAt);
+  }
+  if (oldest == absl::InfiniteFuture())
+    return std::nullopt;
+  return api::Time(oldest);
+}
 
 PodWorkers::PodWorkers(PodSyncer& syncer, EventRecorder& events, PodWorkersOptions options)
     : syncer_(syncer), events_(events), options_(std::move(options)) {}
@@ -179,7 +192,7 @@ void PodWorkers::run(const std::string& uid, Worker* w) {
     const bool terminating = w->terminating;
     const std::optional<int64_t> grace = w->gracePeriodOverride;
     const pods::ProbeResults probes = w->probes;
-    const api::PodStatus previous = w->status;
+    api::PodStatus previous = w->status;
     lock.unlock();
 
     if (terminating) {
@@ -210,6 +223,10 @@ void PodWorkers::run(const std::string& uid, Worker* w) {
 
     SyncResult r = syncer_.syncPod(pod, probes);
     const absl::Time now = absl::Now();
+    // startTime is set once; the runtime keeps it across restarts of the agent (an adopted
+    // pod has no previous status here), where the kubelet has it from the API server.
+    if (!previous.startTime)
+      previous.startTime = runtimeStartTime(r.runtime);
     api::PodStatus status = pods::computePodStatus(pod, r.runtime, probes, r.waiting, previous, now,
                                                    syncer_.options().hostIps);
     if (!r.error.ok()) {

@@ -115,4 +115,8 @@ class PodWorkers {
   bool sourcesReady_ = false;                               // guarded by mu_
 };
 
+// status.startTime as the runtime remembers it: the creation of the pod's oldest sandbox
+// still present (the first thing the node did for the pod), or nullopt when it has none.
+std::optional<api::Time> runtimeStartTime(const pods::PodRuntimeStatus& runtime);
+
 }  // namespace kubenode::agent

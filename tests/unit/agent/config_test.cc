@@ -177,5 +177,29 @@ TEST(ConfigFile, IsAppliedWholeOrNotAtAll) {
   EXPECT_EQ(config.rootDir, "/var/lib/kubenode");
 }
 
+TEST(CommandLine, ResolvConfIsTheKubeletsFlagAndFieldAndMayBeEmpty) {
+  EXPECT_EQ(parse({}).config.resolvConf, "/etc/resolv.conf");
+  EXPECT_EQ(parse({"--resolv-conf", "/run/systemd/resolve/resolv.conf"}).config.resolvConf,
+            "/run/systemd/resolve/resolv.conf");
+  CommandLine none = parse({"--resolv-conf="});
+  ASSERT_FALSE(none.exit) << none.output;
+  EXPECT_EQ(none.config.resolvConf, "");
+
+  ConfigFile file(R"(apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+resolvConf: /etc/kubenode/resolv.conf
+)");
+  CommandLine cl = parse({"--config", file.path()});
+  ASSERT_FALSE(cl.exit) << cl.output;
+  EXPECT_EQ(cl.config.resolvConf, "/etc/kubenode/resolv.conf");
+  EXPECT_TRUE(cl.warnings.empty());
+  ConfigFile empty(R"(apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+resolvConf: ""
+)");
+  EXPECT_EQ(parse({"--config", empty.path()}).config.resolvConf, "");
+  EXPECT_THAT(parse({"--help"}).output, HasSubstr("--resolv-conf"));
+}
+
 }  // namespace
 }  // namespace kubenode::agent

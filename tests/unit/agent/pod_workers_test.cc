@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "absl/time/clock.h"
 #include "agent/pod_sync.h"
@@ -31,6 +33,11 @@ api::Pod makePod(const std::string& name, const std::string& uid, const std::str
   pod.spec.terminationGracePeriodSeconds = 1;
   pod.spec.restartPolicy = "Always";
   return pod;
+}
+
+std::string readWhole(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
 bool eventually(const std::function<bool()>& done, absl::Duration timeout = absl::Seconds(10)) {
@@ -97,6 +104,85 @@ TEST_F(PodSyncTest, FirstSyncCreatesTheSandboxThenStartsTheContainerAndTheNextDo
   r = syncer_->syncPod(pod, {});
   EXPECT_TRUE(methods().empty());
   EXPECT_EQ(r.requeueAfter, absl::InfiniteDuration());
+}
+
+TEST_F(PodSyncTest, ANewSandboxIsReadWithOneStatusCallNotARelistOfThePod) {
+  api::Pod pod = makePod("web", "u1", "sleep 3600");
+  SyncResult r = syncer_->syncPod(pod, {});
+  ASSERT_TRUE(r.error.ok()) << r.error;
+  std::vector<std::string> between;  // the reads from RunPodSandbox to CreateContainer
+  bool inside = false;
+  for (const cri::FakeRuntimeService::Call& c : fake_.calls()) {
+    if (c.method == "CreateContainer")
+      break;
+    if (inside && c.method != "ImageStatus")
+      between.push_back(c.method);
+    inside = inside || c.method == "RunPodSandbox";
+  }
+  EXPECT_EQ(between, (std::vector<std::string>{"PodSandboxStatus"}));
+  // Two listings before (the pod's state), two after (the state to report): none between.
+  EXPECT_EQ(fake_.callCount("ListPodSandbox"), 2);
+  EXPECT_EQ(fake_.callCount("ListContainers"), 2);
+  // The IP reached the containers' hosts file, and the status has the new sandbox.
+  ASSERT_EQ(r.runtime.sandboxes.size(), 1u);
+  ASSERT_FALSE(r.runtime.sandboxes[0].ip.empty());
+  EXPECT_THAT(readWhole(dir_ + "/root/pods/u1/etc-hosts"),
+              ::testing::HasSubstr(r.runtime.sandboxes[0].ip));
+}
+
+TEST_F(PodSyncTest, ARecreatedSandboxAfterAKillRereadsThePod) {
+  api::Pod pod = makePod("web", "u1", "sleep 3600");
+  SyncResult r = syncer_->syncPod(pod, {});
+  ASSERT_EQ(r.runtime.sandboxes.size(), 1u);
+  // The sandbox dies under the pod: the next sync kills what is left and makes a new one.
+  ASSERT_TRUE(fake_.stopPodSandbox(r.runtime.sandboxes[0].id).ok());
+  fake_.clearCalls();
+  r = syncer_->syncPod(pod, {});
+  ASSERT_TRUE(r.error.ok()) << r.error;
+  EXPECT_EQ(fake_.callCount("RunPodSandbox"), 1);
+  EXPECT_EQ(fake_.callCount("StartContainer"), 1);
+  ASSERT_EQ(r.runtime.sandboxes.size(), 2u);
+  EXPECT_TRUE(r.runtime.sandboxes[0].ready);
+  EXPECT_EQ(r.runtime.sandboxes[0].attempt, 1u);
+}
+
+TEST(RuntimeStartTime, IsTheOldestSandboxsCreationOrNothing) {
+  pods::PodRuntimeStatus status;
+  EXPECT_FALSE(runtimeStartTime(status).has_value());
+  status.sandboxes.push_back({.id = "new", .createdAt = absl::FromUnixSeconds(2000)});
+  status.sandboxes.push_back({.id = "old", .createdAt = absl::FromUnixSeconds(1000)});
+  status.sandboxes.push_back({.id = "unknown"});  // InfinitePast: not a time
+  ASSERT_TRUE(runtimeStartTime(status).has_value());
+  EXPECT_EQ(runtimeStartTime(status)->time(), absl::FromUnixSeconds(1000));
+}
+
+TEST_F(PodSyncTest, PodWorkersOfARestartedAgentReportTheStartTimeTheRuntimeRemembers) {
+  api::Pod pod = makePod("web", "u1", "sleep 3600");
+  auto startTime = [&](PodWorkers& workers) -> std::optional<api::Time> {
+    std::optional<api::Time> out;
+    eventually([&] {
+      std::vector<api::Pod> pods = workers.podsWithStatus();
+      if (pods.size() == 1 && pods[0].status.startTime)
+        out = pods[0].status.startTime;
+      return out.has_value();
+    });
+    return out;
+  };
+  std::optional<api::Time> first;
+  {
+    PodWorkers workers(*syncer_, events_, {.resyncInterval = absl::Milliseconds(50)});
+    workers.setPods({pod});
+    first = startTime(workers);
+    ASSERT_TRUE(first.has_value());
+    EXPECT_EQ(first->time(), now_);  // the sandbox's creation by the fake's clock
+  }                                  // the workers stop; the pod keeps running in the runtime
+  now_ += absl::Minutes(5);
+  PodWorkers restarted(*syncer_, events_, {.resyncInterval = absl::Milliseconds(50)});
+  restarted.setPods({pod});
+  std::optional<api::Time> adopted = startTime(restarted);
+  ASSERT_TRUE(adopted.has_value());
+  EXPECT_EQ(*adopted, *first);
+  EXPECT_EQ(fake_.callCount("RunPodSandbox"), 1);
 }
 
 TEST_F(PodSyncTest, ACrashingContainerWaitsOutItsBackOffByTheClock) {
