@@ -70,6 +70,8 @@ struct ProbeLoop::State : std::enable_shared_from_this<State> {
     for (ProbeRequest& r : manager.takeDue(now)) {
       if (lateness != nullptr)
         lateness->Observe(absl::ToDoubleSeconds(now - r.scheduled));
+      if (options.onProbeStart)
+        options.onProbeStart(r, now - r.scheduled);
       const uint64_t id = r.id;
       const absl::Time started = now;
       // Labels for metrics are built only when the outcome arrives.

@@ -40,10 +40,10 @@ class Registry;
 namespace kubenode::probes {
 
 struct ProbeLoopOptions {
-  std::function<void(std::vector<ResultChange>)> onResults;
-  std::function<void(std::vector<ProbeEvent>)> onEvents;
+  std::function<void(std::vector<ResultChange>)> onResults{};
+  std::function<void(std::vector<ProbeEvent>)> onEvents{};
   prometheus::Registry* registry = nullptr;  // no metrics when null
-  std::function<double()> random;            // [0, 1); defaults to a real generator
+  std::function<double()> random{};          // [0, 1); defaults to a real generator
 };
 
 class ProbeLoop {
