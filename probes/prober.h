@@ -11,6 +11,7 @@
 //                 [](ProbeOutcome o) { ... o.result, o.output ... });
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -21,6 +22,16 @@
 #include "absl/time/time.h"
 
 namespace kubenode::probes {
+
+// The User-Agent of http probes unless the probe's headers set one: the kubelet sends
+// "kube-probe/<major>.<minor>" of its own version (agent/pod_sync.cc's lifecycle hooks use
+// "kube-lifecycle/" with the same version).
+inline constexpr char kKubeVersion[] = "1.32";
+inline constexpr char kProbeUserAgent[] = "kube-probe/1.32";
+
+// The kubelet's maxRespBodyLength / maxReadLength: at most this much of an http body or of
+// an exec command's output is read and reported.
+inline constexpr size_t kMaxProbeOutputBytes = 10 * 1024;
 
 // The kubelet's probe.Result without "Unknown": a probe that cannot be run (a named port
 // that does not resolve, no pod IP yet) is reported by the caller, not by a Prober.
@@ -76,6 +87,25 @@ class Prober {
   // bounds the whole probe (connect, request, response); on expiry the outcome is a
   // failure, never a hang.
   virtual void probe(const ProbeTarget& target, absl::Duration timeout, ProbeDone done) = 0;
+};
+
+// One Prober for the manager: exec targets go to `exec`, tcp and http targets to
+// `network`. Both must report on the same event loop. Neither is owned.
+//
+//   NetworkProber network(io);
+//   ExecProber exec(runtime, io);
+//   CompositeProber prober(network, exec);   // what the probe manager is given
+class CompositeProber final : public Prober {
+ public:
+  CompositeProber(Prober& network, Prober& exec) : network_(network), exec_(exec) {}
+  void probe(const ProbeTarget& target, absl::Duration timeout, ProbeDone done) override {
+    Prober& handler = std::holds_alternative<ExecTarget>(target) ? exec_ : network_;
+    handler.probe(target, timeout, std::move(done));
+  }
+
+ private:
+  Prober& network_;
+  Prober& exec_;
 };
 
 }  // namespace kubenode::probes

@@ -1,0 +1,105 @@
+#include "probes/exec_prober.h"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "absl/status/statusor.h"
+#include "cri/runtime_client.h"
+
+namespace kubenode::probes {
+namespace {
+
+// Go's %q of the command line, as the kubelet's TimeoutError words it.
+std::string quoted(const std::vector<std::string>& command) {
+  std::string joined;
+  for (size_t i = 0; i < command.size(); ++i) {
+    if (i > 0) {
+      joined += ' ';
+    }
+    joined += command[i];
+  }
+  std::string out = "\"";
+  for (unsigned char c : joined) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          out += fmt::format("\\x{:02x}", c);
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+ProbeOutcome execOutcome(const std::vector<std::string>& command,
+                         const absl::StatusOr<cri::v1::ExecSyncResponse>& response) {
+  if (!response.ok()) {
+    if (absl::IsDeadlineExceeded(response.status())) {
+      return {Outcome::kFailure, fmt::format("command {} timed out", quoted(command))};
+    }
+    return {Outcome::kFailure, std::string(response.status().message())};
+  }
+  // The kubelet gives the exec probe stdout followed by stderr, read through a 10 KiB
+  // limit.
+  std::string output = response->stdout();
+  output += response->stderr();
+  output.resize(std::min(output.size(), kMaxProbeOutputBytes));
+  return {response->exit_code() == 0 ? Outcome::kSuccess : Outcome::kFailure, std::move(output)};
+}
+
+}  // namespace
+
+ExecProber::ExecProber(cri::RuntimeClient& runtime, boost::asio::io_context& loop,
+                       ExecProberOptions options)
+    : runtime_(runtime),
+      loop_(loop),
+      pool_(std::make_unique<boost::asio::thread_pool>(std::max(1, options.threads))) {}
+
+ExecProber::~ExecProber() {
+  pool_->stop();
+  pool_->join();
+}
+
+void ExecProber::probe(const ProbeTarget& target, absl::Duration timeout, ProbeDone done) {
+  const auto* exec = std::get_if<ExecTarget>(&target);
+  if (exec == nullptr) {
+    boost::asio::post(loop_, [done = std::move(done)] {
+      done(ProbeOutcome{Outcome::kFailure,
+                        "tcp and http probes need a NetworkProber, not the ExecProber"});
+    });
+    return;
+  }
+  boost::asio::post(*pool_, [this, target = *exec, timeout, done = std::move(done)]() mutable {
+    absl::StatusOr<cri::v1::ExecSyncResponse> response =
+        runtime_.execSync(target.containerId, target.command, timeout);
+    ProbeOutcome outcome = execOutcome(target.command, response);
+    boost::asio::post(loop_, [done = std::move(done), outcome = std::move(outcome)]() mutable {
+      done(std::move(outcome));
+    });
+  });
+}
+
+}  // namespace kubenode::probes
