@@ -314,7 +314,10 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
     max_conf_num = 1
 )",
                                              dir_, options_.sandbox_image);
-  // ipMasq false and no portmap: both need iptables in the test's network namespace.
+  // portmap (hostPort) programs iptables (Debian's is iptables-nft) in the test process's
+  // own network namespace, where containerd and its CNI plugins run: never the host's
+  // tables. Without portMappings in a sandbox's config it does nothing. ipMasq stays off:
+  // the test reaches pods from the bridge's gateway side, nothing leaves the namespace.
   const std::string conflist = absl::StrFormat(R"({
   "cniVersion": "1.0.0",
   "name": "kubenode-test",
@@ -332,6 +335,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
         "routes": [{"dst": "0.0.0.0/0"}]
       }
     },
+    {"type": "portmap", "capabilities": {"portMappings": true}},
     {"type": "loopback"}
   ]
 }
