@@ -24,6 +24,8 @@ constexpr size_t kMaxDnsSearchDomainLength = 253;
 constexpr size_t kMaxHostnameLength = 63;
 
 constexpr int64_t kMinShares = 2;
+// validation.IsValidUserID: a user ID the kernel accepts, 0 to 2^31-1.
+constexpr int64_t kMaxUserId = 2147483647;
 constexpr int64_t kMaxShares = 262144;
 constexpr int64_t kSharesPerCpu = 1024;
 constexpr int64_t kMinQuotaPeriod = 1000;
@@ -381,26 +383,32 @@ absl::Status setSecurityContext(const api::Pod& pod, const api::Container& conta
       effective.runAsNonRoot = psc.runAsNonRoot;
   }
 
-  // verifyRunAsNonRoot: refuse what would run as root, before the runtime is asked.
+  // verifyRunAsNonRoot: refuse what would run as root, before the runtime is asked, with
+  // the kubelet's words (what users search for), naming the pod and container as it does.
   if (effective.runAsNonRoot.value_or(false)) {
-    api::FieldPath nonRootPath =
-        container.securityContext && container.securityContext->runAsNonRoot
-            ? path.child("securityContext").child("runAsNonRoot")
-            : api::FieldPath("spec").child("securityContext").child("runAsNonRoot");
+    const std::string where =
+        fmt::format("(pod: \"{}_{}({})\", container: {})", pod.metadata.name,
+                    pod.metadata.namespace_, pod.metadata.uid, container.name);
     std::string detail;
     if (effective.runAsUser) {
       if (*effective.runAsUser == 0)
         detail = "container's runAsUser breaks non-root policy";
-    } else if (ctx.imageUid && *ctx.imageUid == 0) {
-      detail = "container has runAsNonRoot and image will run as root";
     } else if (!ctx.imageUid && !ctx.imageUsername.empty()) {
       detail = fmt::format(
           "container has runAsNonRoot and image has non-numeric user ({}), cannot verify user "
           "is non-root",
           ctx.imageUsername);
+    } else if (ctx.imageUid.value_or(0) == 0) {
+      // An image that names no user runs as root (the kubelet's getImageUser says so too;
+      // containerd's ImageStatus then has neither uid nor username).
+      detail = "container has runAsNonRoot and image will run as root";
+    } else if (*ctx.imageUid < 0 || *ctx.imageUid > kMaxUserId) {
+      detail = fmt::format(
+          "container has runAsNonRoot and image has an invalid user id ({}). (Must be 1-({}))",
+          *ctx.imageUid, kMaxUserId);
     }
     if (!detail.empty())
-      return fieldStatus(api::FieldError::invalid(nonRootPath, api::BadValue{true}, detail));
+      return absl::InvalidArgumentError(fmt::format("{} {}", detail, where));
   }
 
   if (effective.capabilities) {

@@ -118,8 +118,11 @@ struct ContainerContext {
 };
 
 // kInvalidArgument naming the field for what the user must fix (an unsupported
-// fieldRef, a subPath escaping its volume, a mount of an unknown volume, runAsNonRoot
-// that cannot hold, a Localhost seccomp profile without a name).
+// fieldRef, a subPath escaping its volume, a mount of an unknown volume, a Localhost
+// seccomp profile without a name), or, for runAsNonRoot that cannot hold, the kubelet's
+// message naming the pod and container ("container has runAsNonRoot and image will run
+// as root (pod: \"web_default(<uid>)\", container: app)"). An image that names no user
+// (ctx.imageUid and ctx.imageUsername both empty) runs as root.
 absl::StatusOr<cri::v1::ContainerConfig> makeContainerConfig(const api::Pod& pod,
                                                              const api::Container& container,
                                                              const ContainerContext& ctx);

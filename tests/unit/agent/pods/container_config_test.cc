@@ -887,22 +887,37 @@ TEST(MakeContainerConfig, SecurityErrorsNameTheField) {
          p.spec.securityContext->runAsNonRoot = true;
          p.spec.containers[0].securityContext.emplace().runAsUser = 0;
        },
-       "spec.securityContext.runAsNonRoot: Invalid value: true: container's runAsUser breaks "
-       "non-root policy"},
+       "container's runAsUser breaks non-root policy (pod: \"web_default(0b9e-41c1)\", "
+       "container: app)"},
       {"runAsNonRoot with a root image",
        [](api::Pod& p, ContainerContext& ctx) {
          p.spec.containers[0].securityContext.emplace().runAsNonRoot = true;
          ctx.imageUid = 0;
        },
-       "spec.containers[0].securityContext.runAsNonRoot: Invalid value: true: container has "
-       "runAsNonRoot and image will run as root"},
+       "container has runAsNonRoot and image will run as root (pod: "
+       "\"web_default(0b9e-41c1)\", container: app)"},
+      {"runAsNonRoot with an image that names no user (root)",
+       [](api::Pod& p, ContainerContext& ctx) {
+         p.spec.containers[0].securityContext.emplace().runAsNonRoot = true;
+         ctx.imageUid.reset();
+         ctx.imageUsername.clear();
+       },
+       "container has runAsNonRoot and image will run as root (pod: "
+       "\"web_default(0b9e-41c1)\", container: app)"},
+      {"runAsNonRoot with an image user beyond the kernel's range",
+       [](api::Pod& p, ContainerContext& ctx) {
+         p.spec.securityContext->runAsNonRoot = true;
+         ctx.imageUid = 4294967296;
+       },
+       "container has runAsNonRoot and image has an invalid user id (4294967296). (Must be "
+       "1-(2147483647)) (pod: \"web_default(0b9e-41c1)\", container: app)"},
       {"runAsNonRoot with a named image user",
        [](api::Pod& p, ContainerContext& ctx) {
          p.spec.securityContext->runAsNonRoot = true;
          ctx.imageUsername = "app";
        },
-       "spec.securityContext.runAsNonRoot: Invalid value: true: container has runAsNonRoot "
-       "and image has non-numeric user (app), cannot verify user is non-root"},
+       "container has runAsNonRoot and image has non-numeric user (app), cannot verify user is "
+       "non-root (pod: \"web_default(0b9e-41c1)\", container: app)"},
   };
   for (const Case& c : cases) {
     api::Pod pod = basePod();
