@@ -7,7 +7,7 @@
 //   auto writer = NetlinkRuleWriter::open();            // in the netns to program
 //   if (!writer.ok()) return writer.status();           // no CAP_NET_ADMIN, ...
 //   absl::Status s = (*writer)->apply(desired, nullptr);  // full rebuild
-//   // "rule 2 of chain KUBE-SVC-X (numgen random mod 2 0 counter goto KUBE-SEP-Y):
+//   // "rule 2 of chain KUBE-SVC-X (numgen random mod 2 0 goto KUBE-SEP-Y):
 //   //  No such file or directory"
 //
 // The netlink socket is bound to the network namespace current at open().

@@ -79,7 +79,7 @@ struct TraceEvent {
   enum class Type { kRule, kReturn, kPolicy, kUnknown } type = Type::kUnknown;
   std::optional<uint64_t> ruleHandle;
   // The rule as nft-like text decoded from its expressions, with its comment:
-  // "ip saddr 10.180.0.1 counter jump KUBE-MARK-MASQ comment \"ns1/svc1:p80\""
+  // "ip saddr 10.180.0.1 jump KUBE-MARK-MASQ comment \"ns1/svc1:p80\""
   std::string ruleText;
   // "accept", "drop", "continue", "jump", "goto", "return", "break", "queue", "stolen"
   std::string verdict;

@@ -8,7 +8,7 @@
 //   //         map service-ips {
 //   //                 type ipv4_addr . inet_proto . inet_service : verdict
 //   //         ...
-//   std::string one = renderRule(rule);  // "ip saddr 10.180.0.1 counter jump KUBE-MARK-MASQ ..."
+//   std::string one = renderRule(rule);  // "ip saddr 10.180.0.1 jump KUBE-MARK-MASQ ..."
 #pragma once
 
 #include <string>

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 #include <netinet/in.h>
 #include <sched.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -39,6 +40,25 @@ using Clock = std::chrono::steady_clock;
 
 double since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+// This process's CPU time so far, user and system (the kernel's batch
+// processing runs inside sendmsg, so it is system time). On the shared 2-core
+// machine wall time grows with the load average; CPU time much less.
+struct CpuTime {
+  double user = 0;
+  double system = 0;
+};
+CpuTime cpuNow() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return {s(u.ru_utime), s(u.ru_stime)};
+}
+double loadAverage() {
+  double l[1] = {0};
+  getloadavg(l, 1);
+  return l[0];
 }
 
 // The services of one size: ns<i>/svc, cluster IP 172.30.x.y, port 80/TCP,
@@ -315,9 +335,12 @@ int run(const std::vector<int>& sizes, int endpoints, int cap, bool peers, int c
       proxier.setServices(f.services);
       proxier.setEndpointSlices(f.slices);
       resetPeak();
+      const double loadBefore = loadAverage();
+      const CpuTime cpu0 = cpuNow();
       auto t = Clock::now();
       SyncRecord r = proxier.syncProxyRules();
       full = since(t);
+      const CpuTime cpu1 = cpuNow();
       if (!r.success) {
         fmt::print(stderr, "full sync failed: {}\n", r.error);
         return 1;
@@ -331,19 +354,25 @@ int run(const std::vector<int>& sizes, int endpoints, int cap, bool peers, int c
           full, full - full_stats.buildSeconds - full_stats.kernelSeconds, full_stats.buildSeconds,
           full_stats.kernelSeconds, full_stats.messages, full_stats.bytes / 1e6);
       fmt::print(
+          "  cpu time:                {:.3f} s user, {:.3f} s system (load average {:.1f})\n",
+          cpu1.user - cpu0.user, cpu1.system - cpu0.system, loadBefore);
+      fmt::print(
           "proxier memory:            {:.0f} MB at rest after the sync: the benchmark's inputs "
           "{:.0f} MB, the proxier {:.0f} MB (its copy of the objects, service ports, table "
           "summary); peak {:.0f} MB during the sync (process RSS)\n",
           memoryMb("VmRSS"), before, memoryMb("VmRSS") - before, memoryMb("VmHWM"));
       // One endpoint changes address, back and forth.
-      std::vector<double> times, kernel;
+      std::vector<double> times, kernel, cpu;
       for (int k = 0; k < changes; ++k) {
         f.slices[n / 2].endpoints[0].addresses = {
             k % 2 == 0 ? fmt::format("10.250.0.{}", k % 200 + 1) : endpointIP(n / 2, 0)};
         proxier.setEndpointSlices(f.slices);
+        const CpuTime c0 = cpuNow();
         t = Clock::now();
         r = proxier.syncProxyRules();
         times.push_back(since(t));
+        const CpuTime c1 = cpuNow();
+        cpu.push_back(c1.user - c0.user + c1.system - c0.system);
         kernel.push_back((*writer)->lastApplyStats().kernelSeconds);
         if (!r.success || r.full) {
           fmt::print(stderr, "change failed: {}\n", r.error);
@@ -352,10 +381,13 @@ int run(const std::vector<int>& sizes, int endpoints, int cap, bool peers, int c
       }
       std::sort(times.begin(), times.end());
       std::sort(kernel.begin(), kernel.end());
+      std::sort(cpu.begin(), cpu.end());
       fmt::print(
           "kubenode one-endpoint change: {:.1f} ms median of {} (kernel {:.1f} ms; the rest is "
-          "service ports from every service, then rules for the changed ones)\n",
-          times[times.size() / 2] * 1e3, times.size(), kernel[kernel.size() / 2] * 1e3);
+          "service ports from every service, then rules for the changed ones; cpu {:.1f} ms; "
+          "load average {:.1f})\n",
+          times[times.size() / 2] * 1e3, times.size(), kernel[kernel.size() / 2] * 1e3,
+          cpu[cpu.size() / 2] * 1e3, loadAverage());
       std::optional<double> connect = connectCost(endpoints, 300);
       fmt::print("connect to a cluster IP:   {}\n",
                  connect ? fmt::format("{:.1f} us median of 300 (TCP handshake over lo, DNAT "

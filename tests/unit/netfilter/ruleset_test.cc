@@ -103,17 +103,17 @@ TEST(RulesetTest, ClusterIPWithThreeEndpointsGolden) {
 	}
 
 	chain KUBE-SEP-ICDUIKC33SFI6ZPR {
-		ip saddr 10.180.0.3 counter jump KUBE-MARK-MASQ comment "ns1/svc1:p80"
+		ip saddr 10.180.0.3 jump KUBE-MARK-MASQ comment "ns1/svc1:p80"
 		meta l4proto tcp counter dnat to 10.180.0.3:80 comment "ns1/svc1:p80"
 	}
 
 	chain KUBE-SEP-LXVODXWDISEETFEF {
-		ip saddr 10.180.0.2 counter jump KUBE-MARK-MASQ comment "ns1/svc1:p80"
+		ip saddr 10.180.0.2 jump KUBE-MARK-MASQ comment "ns1/svc1:p80"
 		meta l4proto tcp counter dnat to 10.180.0.2:80 comment "ns1/svc1:p80"
 	}
 
 	chain KUBE-SEP-SXIVWICOYRO3J4NJ {
-		ip saddr 10.180.0.1 counter jump KUBE-MARK-MASQ comment "ns1/svc1:p80"
+		ip saddr 10.180.0.1 jump KUBE-MARK-MASQ comment "ns1/svc1:p80"
 		meta l4proto tcp counter dnat to 10.180.0.1:80 comment "ns1/svc1:p80"
 	}
 
@@ -128,9 +128,9 @@ TEST(RulesetTest, ClusterIPWithThreeEndpointsGolden) {
 
 	chain KUBE-SVC-XPGD46QRK7WJZT7O {
 		ip daddr 172.30.0.41 tcp dport 80 ip saddr != 10.0.0.0/8 counter jump KUBE-MARK-MASQ comment "ns1/svc1:p80 cluster IP"
-		numgen random mod 3 0 counter goto KUBE-SEP-SXIVWICOYRO3J4NJ comment "ns1/svc1:p80 -> 10.180.0.1:80"
-		numgen random mod 2 0 counter goto KUBE-SEP-LXVODXWDISEETFEF comment "ns1/svc1:p80 -> 10.180.0.2:80"
-		counter goto KUBE-SEP-ICDUIKC33SFI6ZPR comment "ns1/svc1:p80 -> 10.180.0.3:80"
+		numgen random mod 3 0 goto KUBE-SEP-SXIVWICOYRO3J4NJ comment "ns1/svc1:p80 -> 10.180.0.1:80"
+		numgen random mod 2 0 goto KUBE-SEP-LXVODXWDISEETFEF comment "ns1/svc1:p80 -> 10.180.0.2:80"
+		goto KUBE-SEP-ICDUIKC33SFI6ZPR comment "ns1/svc1:p80 -> 10.180.0.3:80"
 	}
 }
 )");
@@ -197,7 +197,7 @@ TEST(RulesetTest, NodePortGoesThroughExtChainWithMasquerade) {
             "}\n");
   EXPECT_EQ(chainText(rs, "KUBE-SEP-OYPFS5VJICHGATKP"),
             "chain KUBE-SEP-OYPFS5VJICHGATKP {\n"
-            "\tip saddr 10.180.0.3 counter jump KUBE-MARK-MASQ comment \"ns3/svc3:p80\"\n"
+            "\tip saddr 10.180.0.3 jump KUBE-MARK-MASQ comment \"ns3/svc3:p80\"\n"
             "\tmeta l4proto tcp counter dnat to 10.180.0.3:80 comment \"ns3/svc3:p80\"\n"
             "}\n");
 }
@@ -247,7 +247,7 @@ TEST(RulesetTest, ExternalTrafficPolicyLocalUsesOnlyLocalEndpoints) {
   const std::string sepLocal = endpointChainName("ns2/svc2:p80", "tcp", "10.180.0.2:80");
   EXPECT_EQ(chainText(rs, "KUBE-SVL-GNZBNJ2PO5MGZ6GT"),
             "chain KUBE-SVL-GNZBNJ2PO5MGZ6GT {\n"
-            "\tcounter goto " +
+            "\tgoto " +
                 sepLocal +
                 " comment \"ns2/svc2:p80 -> 10.180.0.2:80\"\n"
                 "}\n");
@@ -308,22 +308,22 @@ TEST(RulesetTest, ClientIPAffinityUsesOneDynamicSetPerEndpoint) {
             "\tip daddr 172.30.0.41 tcp dport 80 ip saddr != 10.0.0.0/8 counter jump "
             "KUBE-MARK-MASQ comment \"ns1/svc1:p80 cluster IP\"\n"
             "\tip saddr @" +
-                a + " counter goto " + a +
+                a + " goto " + a +
                 " comment \"ns1/svc1:p80 -> 10.180.0.1:80\"\n"
                 "\tip saddr @" +
-                b + " counter goto " + b +
+                b + " goto " + b +
                 " comment \"ns1/svc1:p80 -> 10.180.0.2:80\"\n"
-                "\tnumgen random mod 2 0 counter goto " +
+                "\tnumgen random mod 2 0 goto " +
                 a +
                 " comment \"ns1/svc1:p80 -> 10.180.0.1:80\"\n"
-                "\tcounter goto " +
+                "\tgoto " +
                 b +
                 " comment \"ns1/svc1:p80 -> 10.180.0.2:80\"\n"
                 "}\n");
   EXPECT_EQ(chainText(rs, a),
             "chain " + a +
                 " {\n"
-                "\tip saddr 10.180.0.1 counter jump KUBE-MARK-MASQ comment \"ns1/svc1:p80\"\n"
+                "\tip saddr 10.180.0.1 jump KUBE-MARK-MASQ comment \"ns1/svc1:p80\"\n"
                 "\tmeta l4proto tcp counter update @" +
                 a +
                 " { ip saddr } dnat to 10.180.0.1:80 comment \"ns1/svc1:p80\"\n"
