@@ -646,6 +646,33 @@ TEST_F(NetworkProberTest, HttpProbesLeaveNoTimeWaitBehind) {
   EXPECT_EQ(timeWaitCount(server.port()), 0);
 }
 
+// In-flight probes own their state: the manager may drop its NetworkProber while probes
+// run, and each still reports once, at its timeout at the latest.
+TEST_F(NetworkProberTest, ProbesOutliveTheirProber) {
+  asio::ssl::context tls(asio::ssl::context::tls_server);
+  useSelfSignedCertificate(tls);
+  TestServer silent(
+      io_, [](const std::string&) { return ""; }, "127.0.0.1", &tls);
+  int reported = 0;
+  {
+    NetworkProber prober(io_);
+    HttpTarget target = http(silent.port());
+    target.scheme = "HTTPS";
+    for (int i = 0; i < 3; ++i) {
+      prober.probe(target, absl::Milliseconds(200), [&](ProbeOutcome o) {
+        EXPECT_EQ(o.result, Outcome::kFailure);
+        EXPECT_THAT(o.output, HasSubstr("context deadline exceeded"));
+        ++reported;
+      });
+    }
+    prober.probe(TcpTarget{"127.0.0.1", silent.port()}, absl::Seconds(1),
+                 [&](ProbeOutcome o) { ++reported; });
+  }
+  ASSERT_TRUE(runUntil([&] { return reported == 4; }));
+  io_.poll();
+  EXPECT_EQ(reported, 4);
+}
+
 TEST_F(NetworkProberTest, ExecTargetIsAFailureNotACrash) {
   ProbeOutcome outcome = run(ExecTarget{"abc", {"true"}});
   EXPECT_EQ(outcome.result, Outcome::kFailure);
