@@ -75,6 +75,9 @@ absl::StatusOr<cri::v1::ContainerStatus> PodRuntimeReader::containerStatus(const
     cri::v1::ContainerStatus status = r->status();
     if (status.message().empty())
       status.set_message(terminationMessage(status));
+    // A late OOM event may still change the reason (see kExitSettleTime).
+    if (clock_() - absl::FromUnixNanos(status.finished_at()) < kExitSettleTime)
+      return status;
     absl::MutexLock lock(&mu_);
     exited_[id] = status;
     return status;

@@ -3,8 +3,9 @@
 // kubelet's GetPodStatus: list the pod's sandboxes and containers by the pod UID label,
 // then ask for the statuses that a listing lacks (IPs, exit codes, times).
 //
-// Statuses that cannot change are cached: an exited container's status, and a sandbox's
-// status while its state stays the same, so a pod with a long history costs two List calls
+// Statuses that cannot change are cached: an exited container's status (once it has been
+// exited for kExitSettleTime, see below), and a sandbox's status while its state stays the
+// same, so a pod with a long history costs two List calls
 // and one ContainerStatus per live container per read.
 //
 //   PodRuntimeReader reader(runtime);
@@ -15,6 +16,7 @@
 // The RuntimeClient must outlive the reader.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -23,6 +25,8 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "agent/pods/runtime_listing.h"
 #include "agent/pods/runtime_pod.h"
 #include "cri/runtime_client.h"
@@ -31,7 +35,17 @@ namespace kubenode::agent {
 
 class PodRuntimeReader {
  public:
-  explicit PodRuntimeReader(cri::RuntimeClient& runtime) : runtime_(runtime) {}
+  // containerd's CRI records an OOM kill (TaskOOM: reason "OOMKilled") and the exit
+  // (TaskExit: exit code, finishedAt) as two events; read between them, an OOM-killed
+  // container looks like a plain "Error". The kubelet never caches and so sees the late
+  // reason; this reader re-reads an exited container until it has been exited this long
+  // before caching its status for good.
+  static constexpr absl::Duration kExitSettleTime = absl::Seconds(2);
+
+  // `clock` gives the wall-clock time compared with the runtime's finishedAt.
+  explicit PodRuntimeReader(cri::RuntimeClient& runtime,
+                            std::function<absl::Time()> clock = absl::Now)
+      : runtime_(runtime), clock_(std::move(clock)) {}
 
   // Everything the runtime has for that pod UID; an empty status (no sandboxes, no
   // containers) when it has nothing. kUnavailable and friends when the runtime does not
@@ -49,6 +63,7 @@ class PodRuntimeReader {
   absl::StatusOr<cri::v1::PodSandboxStatus> sandboxStatus(const cri::v1::PodSandbox& sandbox);
 
   cri::RuntimeClient& runtime_;
+  const std::function<absl::Time()> clock_;
   absl::Mutex mu_;
   std::map<std::string, cri::v1::ContainerStatus> exited_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, cri::v1::PodSandboxStatus> sandboxes_ ABSL_GUARDED_BY(mu_);
