@@ -93,6 +93,13 @@ class Builder {
         firewallIPs_(kFirewallIPsMap, kAddrProtoPortKey) {}
 
   void addServicePort(const ServicePortInfo& p);
+  // Room for the chains of these ports (avoids rehashing 110,000 names).
+  void reserveFor(const std::vector<ServicePortInfo>& ports) {
+    size_t n = 16;
+    for (const ServicePortInfo& p : ports)
+      n += 4 + p.endpoints.size();
+    chainIndex_.reserve(n);
+  }
   Ruleset finish();
 
  private:
@@ -110,9 +117,14 @@ class Builder {
   void writeServiceToEndpointRules(const ServicePortInfo& p, const std::string& svcChain,
                                    const std::vector<EndpointInfo>& endpoints);
   void writeEndpointChain(const ServicePortInfo& p, const EndpointInfo& ep);
-  // KUBE-SEP-<hash> of an endpoint of the port being added: a SHA-256 each, so
-  // computed once per port and endpoint (the ladder and the chain both need it).
-  const std::string& endpointChain(const ServicePortInfo& p, const EndpointInfo& ep);
+  // An endpoint of the port being added as text ("10.180.0.1:80") and its
+  // KUBE-SEP-<hash> (a SHA-256): computed once per port and endpoint, since the
+  // ladder, the affinity rules and the chain itself all need them.
+  struct EndpointNames {
+    std::string endpoint;
+    std::string chain;
+  };
+  const EndpointNames& endpointNames(const ServicePortInfo& p, const EndpointInfo& ep);
 
   const NodeSettings& node_;
   uint32_t mark_;
@@ -121,7 +133,8 @@ class Builder {
   // descents.)
   std::deque<Chain> chains_;
   std::unordered_map<std::string, Chain*> chainIndex_;
-  std::unordered_map<std::string, std::string> endpointChains_;  // of the current port
+  std::string portName_;                                       // of the current port
+  std::unordered_map<uint64_t, EndpointNames> endpointNames_;  // of the current port, by ip:port
   std::vector<Set> affinitySets_;
   MapBuilder serviceIPs_;
   MapBuilder serviceNodePorts_;
@@ -131,11 +144,12 @@ class Builder {
 };
 
 void Builder::addServicePort(const ServicePortInfo& p) {
-  const std::string name = p.nameString();
+  portName_ = p.nameString();
+  endpointNames_.clear();
+  const std::string& name = portName_;
   const std::string proto(p.protocolString());
   // The four per-port chains share one hash (chain_names.h); compute it once.
   const std::string hash = chainNameHash(name, proto);
-  endpointChains_.clear();
   const std::string svcChain = "KUBE-SVC-" + hash;
   const std::string svlChain = "KUBE-SVL-" + hash;
   const std::string extChain = "KUBE-EXT-" + hash;
@@ -298,15 +312,16 @@ void Builder::addServicePort(const ServicePortInfo& p) {
 
 void Builder::writeServiceToEndpointRules(const ServicePortInfo& p, const std::string& svcChain,
                                           const std::vector<EndpointInfo>& endpoints) {
-  const std::string name = p.nameString();
+  const std::string& name = portName_;
   Chain& c = chain(svcChain);
   if (p.sessionAffinityClientIP) {
     // A client seen within the timeout keeps its endpoint (iptables: -m recent --rcheck).
     //   ip saddr @KUBE-SEP-... goto KUBE-SEP-... comment "ns1/svc1:p80 -> 10.180.0.1:80"
     for (const EndpointInfo& ep : endpoints) {
-      const std::string& sep = endpointChain(p, ep);
-      c.rules.push_back(uncounted(rule({SetMatch{Direction::kSource, sep}}, GotoVerdict{sep},
-                                       fmt::format("{} -> {}", name, ep.toString()))));
+      const EndpointNames& names = endpointNames(p, ep);
+      c.rules.push_back(
+          uncounted(rule({SetMatch{Direction::kSource, names.chain}}, GotoVerdict{names.chain},
+                         fmt::format("{} -> {}", name, names.endpoint))));
     }
   }
   // Uniform choice without per-service sets: rule i of n matches with probability
@@ -324,24 +339,28 @@ void Builder::writeServiceToEndpointRules(const ServicePortInfo& p, const std::s
     std::vector<Match> m;
     if (i + 1 < n)
       m.push_back(NumgenMatch{static_cast<uint32_t>(n - i), 0});
-    c.rules.push_back(uncounted(rule(std::move(m), GotoVerdict{endpointChain(p, ep)},
-                                     fmt::format("{} -> {}", name, ep.toString()))));
+    const EndpointNames& names = endpointNames(p, ep);
+    c.rules.push_back(uncounted(rule(std::move(m), GotoVerdict{names.chain},
+                                     fmt::format("{} -> {}", name, names.endpoint))));
   }
 }
 
-const std::string& Builder::endpointChain(const ServicePortInfo& p, const EndpointInfo& ep) {
-  std::string endpoint = ep.toString();
-  auto it = endpointChains_.find(endpoint);
-  if (it == endpointChains_.end()) {
-    std::string sep = endpointChainName(p.nameString(), p.protocolString(), endpoint);
-    it = endpointChains_.emplace(std::move(endpoint), std::move(sep)).first;
+const Builder::EndpointNames& Builder::endpointNames(const ServicePortInfo& p,
+                                                     const EndpointInfo& ep) {
+  const uint64_t key = (uint64_t{ep.ip.value} << 16) | ep.port;
+  auto it = endpointNames_.find(key);
+  if (it == endpointNames_.end()) {
+    EndpointNames names;
+    names.endpoint = ep.toString();
+    names.chain = endpointChainName(portName_, p.protocolString(), names.endpoint);
+    it = endpointNames_.emplace(key, std::move(names)).first;
   }
   return it->second;
 }
 
 void Builder::writeEndpointChain(const ServicePortInfo& p, const EndpointInfo& ep) {
-  const std::string name = p.nameString();
-  const std::string sep = endpointChain(p, ep);
+  const std::string& name = portName_;
+  const std::string& sep = endpointNames(p, ep).chain;
   Chain& c = chain(sep);
   if (!c.rules.empty())
     return;  // already written for the other policy chain
@@ -567,6 +586,7 @@ uint32_t masqueradeMark(const NodeSettings& node) {
 
 Ruleset buildRuleset(const std::vector<ServicePortInfo>& ports, const NodeSettings& node) {
   Builder b(node);
+  b.reserveFor(ports);
   for (const ServicePortInfo& p : ports)
     b.addServicePort(p);
   return b.finish();

@@ -362,7 +362,7 @@ int run(const std::vector<int>& sizes, int endpoints, int cap, bool peers, int c
           "summary); peak {:.0f} MB during the sync (process RSS)\n",
           memoryMb("VmRSS"), before, memoryMb("VmRSS") - before, memoryMb("VmHWM"));
       // One endpoint changes address, back and forth.
-      std::vector<double> times, kernel, cpu;
+      std::vector<double> times, kernel, cpu, userCpu;
       for (int k = 0; k < changes; ++k) {
         f.slices[n / 2].endpoints[0].addresses = {
             k % 2 == 0 ? fmt::format("10.250.0.{}", k % 200 + 1) : endpointIP(n / 2, 0)};
@@ -373,6 +373,7 @@ int run(const std::vector<int>& sizes, int endpoints, int cap, bool peers, int c
         times.push_back(since(t));
         const CpuTime c1 = cpuNow();
         cpu.push_back(c1.user - c0.user + c1.system - c0.system);
+        userCpu.push_back(c1.user - c0.user);
         kernel.push_back((*writer)->lastApplyStats().kernelSeconds);
         if (!r.success || r.full) {
           fmt::print(stderr, "change failed: {}\n", r.error);
@@ -382,12 +383,13 @@ int run(const std::vector<int>& sizes, int endpoints, int cap, bool peers, int c
       std::sort(times.begin(), times.end());
       std::sort(kernel.begin(), kernel.end());
       std::sort(cpu.begin(), cpu.end());
+      std::sort(userCpu.begin(), userCpu.end());
       fmt::print(
           "kubenode one-endpoint change: {:.1f} ms median of {} (kernel {:.1f} ms; the rest is "
-          "service ports from every service, then rules for the changed ones; cpu {:.1f} ms; "
-          "load average {:.1f})\n",
+          "service ports from every service, then rules for the changed ones; cpu {:.1f} ms, "
+          "of it user {:.1f} ms; load average {:.1f})\n",
           times[times.size() / 2] * 1e3, times.size(), kernel[kernel.size() / 2] * 1e3,
-          cpu[cpu.size() / 2] * 1e3, loadAverage());
+          cpu[cpu.size() / 2] * 1e3, userCpu[userCpu.size() / 2] * 1e3, loadAverage());
       std::optional<double> connect = connectCost(endpoints, 300);
       fmt::print("connect to a cluster IP:   {}\n",
                  connect ? fmt::format("{:.1f} us median of 300 (TCP handshake over lo, DNAT "
