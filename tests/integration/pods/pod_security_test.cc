@@ -307,6 +307,20 @@ spec:
     command: ["sleep", "3600"]
     securityContext: {runAsNonRoot: true}
 )");
+  // runAsNonRoot of the pod against a container's runAsUser 0.
+  agent_->writeManifest("root-user.yaml", R"(apiVersion: v1
+kind: Pod
+metadata:
+  name: root-user
+spec:
+  securityContext: {runAsNonRoot: true}
+  containers:
+  - name: app
+    image: busybox
+    imagePullPolicy: IfNotPresent  # busybox is imported, not pulled
+    command: ["sleep", "3600"]
+    securityContext: {runAsUser: 0}
+)");
   ASSERT_TRUE(agent_->start().ok());
 
   std::optional<api::Pod> pod = waitForPod(
@@ -376,6 +390,35 @@ spec:
   EXPECT_TRUE(hasEvent("root-image-node-it", "Failed", "Error: " + expected));
   // Nothing of it reached the runtime.
   EXPECT_EQ(root->status.containerStatuses[0].containerID, "");
+
+  std::optional<api::Pod> rootUser = waitForPod(
+      "root-user-node-it",
+      [](const api::Pod& p) {
+        return !p.status.containerStatuses.empty() &&
+               p.status.containerStatuses[0].state.waiting.has_value() &&
+               p.status.containerStatuses[0].state.waiting->reason == "CreateContainerConfigError";
+      },
+      absl::Seconds(30));
+  ASSERT_TRUE(rootUser.has_value());
+  EXPECT_EQ(rootUser->status.containerStatuses[0].state.waiting->message,
+            absl::Substitute("container's runAsUser breaks non-root policy (pod: "
+                             "\"root-user-node-it_default($0)\", container: app)",
+                             rootUser->metadata.uid));
+
+  // kubectl's STATUS column shows the waiting reason.
+  absl::StatusOr<std::string> table = harness::runCommand(
+      {KUBENODE_BINARY, "pods", "--read-only-port", std::to_string(agent_->port())},
+      absl::Seconds(10));
+  ASSERT_TRUE(table.ok()) << table.status();
+  for (const char* name : {"root-image-node-it ", "root-user-node-it "}) {
+    std::string row;
+    for (absl::string_view line : absl::StrSplit(*table, '\n')) {
+      if (absl::StartsWith(line, name))
+        row = std::string(line);
+    }
+    EXPECT_THAT(row, HasSubstr(" CreateContainerConfigError ")) << *table;
+  }
+  EXPECT_THAT(*table, ::testing::ContainsRegex("secure-node-it +0/7 +Completed "));
 }
 
 }  // namespace
