@@ -74,7 +74,7 @@ struct Options {
   bool noExec = false;
   bool execOnly = false;
   int execPerSecond = 50;
-  int execThreads = 4;
+  int execThreads = probes::ExecProberOptions{}.threads;  // the agent's
   int execContainers = 5;
 };
 
@@ -804,9 +804,9 @@ int run(const Options& o) {
 
   if (!o.noExec) {
     fmt::print(
-        "exec: {} probes/s (`true`, period 1 s) through ExecProber ({} threads), one "
-        "busybox container on a private containerd\n",
-        o.execPerSecond, o.execThreads);
+        "exec: {} probes/s (`true`, period 1 s) through ExecProber ({} threads), spread over {} "
+        "busybox container(s) on a private containerd\n",
+        o.execPerSecond, o.execThreads, o.execContainers);
     std::fflush(stdout);
     absl::StatusOr<ExecResult> e = runExec(o);
     if (!e.ok()) {
@@ -816,7 +816,8 @@ int run(const Options& o) {
     }
     auto pct = [&e](double cpu) { return 100 * cpu / e->seconds; };
     fmt::print(
-        "  {:.1f} probes/s ({:.1f} started/s), mean ExecSync {:.0f} ms, {} failed, lateness p50 "
+        "  {:.1f} probes/s ({:.1f} started/s), mean probe time {:.0f} ms (queue + ExecSync), {} "
+        "failed, lateness p50 "
         "{:.2f} ms p99 {:.2f} ms max {:.1f} ms; CPU "
         "in % of a core: kubenode process {:.1f} %, containerd {:.1f} %, shims ({}) {:.1f} % "
         "+ reaped runc/commands {:.1f} %  (load average {})\n",
