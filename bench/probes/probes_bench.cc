@@ -73,6 +73,7 @@ struct Options {
   int listeners = 20;
   bool noExec = false;
   bool execOnly = false;
+  bool noMetrics = false;  // kubenode side without the Prometheus registry
   int execPerSecond = 50;
   int execThreads = probes::ExecProberOptions{}.threads;  // the agent's
   int execContainers = 5;
@@ -277,6 +278,27 @@ ProbeCounts countProbes(const prometheus::Registry& registry) {
   return c;
 }
 
+// Counts outcomes on their way to the loop: completions when the loop runs without a
+// registry (--no-metrics).
+class CountingProber final : public probes::Prober {
+ public:
+  explicit CountingProber(probes::Prober& inner) : inner_(inner) {}
+  void probe(const probes::ProbeTarget& target, absl::Duration timeout,
+             probes::ProbeDone done) override {
+    inner_.probe(target, timeout, [this, done = std::move(done)](probes::ProbeOutcome o) mutable {
+      completed.fetch_add(1, std::memory_order_relaxed);
+      if (o.result == probes::Outcome::kFailure)
+        failed.fetch_add(1, std::memory_order_relaxed);
+      done(std::move(o));
+    });
+  }
+  std::atomic<uint64_t> completed{0};
+  std::atomic<uint64_t> failed{0};
+
+ private:
+  probes::Prober& inner_;
+};
+
 // ---- one measured side -------------------------------------------------------------------
 
 struct SideResult {
@@ -346,16 +368,19 @@ absl::StatusOr<SideResult> runKubenode(const Options& o, const ProbeServers& ser
   boost::asio::io_context io;
   prometheus::Registry registry;
   probes::NetworkProber network(io);
+  CountingProber counting(network);
   std::atomic<bool> recording{false};
   std::vector<double> lateness;  // written by the loop thread while recording
   lateness.reserve(static_cast<size_t>(2.5 * o.probesPerSecond * (o.seconds + 1)));
   probes::ProbeLoopOptions loopOptions;
-  loopOptions.registry = &registry;  // as the agent runs it: the kubelet's prober metrics
+  // As the agent runs it: the kubelet's prober metrics (and the counts come from them).
+  loopOptions.registry = o.noMetrics ? nullptr : &registry;
   loopOptions.onProbeStart = [&](const probes::ProbeRequest&, absl::Duration late) {
     if (recording.load(std::memory_order_relaxed))
       lateness.push_back(absl::ToDoubleSeconds(late));
   };
-  auto loop = std::make_unique<probes::ProbeLoop>(io, network, std::move(loopOptions));
+  probes::Prober& prober = o.noMetrics ? static_cast<probes::Prober&>(counting) : network;
+  auto loop = std::make_unique<probes::ProbeLoop>(io, prober, std::move(loopOptions));
   auto work = boost::asio::make_work_guard(io);
   std::atomic<pid_t> tid{0};
   std::thread thread([&io, &tid] {
@@ -366,7 +391,12 @@ absl::StatusOr<SideResult> runKubenode(const Options& o, const ProbeServers& ser
 
   loop->updatePods(pods);
   sleepSeconds(o.warmup);
-  const ProbeCounts c0 = countProbes(registry);
+  auto counts = [&] {
+    return o.noMetrics ? ProbeCounts{.total = static_cast<double>(counting.completed.load()),
+                                     .failed = static_cast<double>(counting.failed.load())}
+                       : countProbes(registry);
+  };
+  const ProbeCounts c0 = counts();
   const CpuMark m0 = mark(thread.native_handle(), tid, servers.pid());
   recording = true;
   sleepSeconds(o.seconds);
@@ -376,7 +406,7 @@ absl::StatusOr<SideResult> runKubenode(const Options& o, const ProbeServers& ser
   r.rssKb = rssKb();
   io.stop();
   thread.join();
-  const ProbeCounts c1 = countProbes(registry);
+  const ProbeCounts c1 = counts();
   fillCpu(r, m0, m1);
   r.completed = c1.total - c0.total;
   r.failed = c1.failed - c0.failed;
@@ -750,6 +780,8 @@ int run(const Options& o) {
       o.probesPerSecond, o.probesPerSecond, o.seconds, o.warmup, o.listeners, o.rounds,
       std::thread::hardware_concurrency());
 
+  if (o.noMetrics)
+    fmt::print("kubenode's ProbeLoop runs without a metrics registry (--no-metrics)\n");
   std::vector<SideResult> kube, floor, handlers;
   bool failed = false;
   for (int round = 1; round <= o.rounds && !o.execOnly; ++round) {
@@ -848,6 +880,8 @@ int main(int argc, char** argv) {
   app.add_option("--listeners", o.listeners, "tcp listeners and http servers, of each kind")
       ->check(CLI::Range(1, 500));
   app.add_flag("--no-exec", o.noExec, "skip the exec part (no containerd needed)");
+  app.add_flag("--no-metrics", o.noMetrics,
+               "kubenode's loop without the Prometheus registry (to see what the metrics cost)");
   app.add_flag("--exec-only", o.execOnly, "only the exec part");
   app.add_option("--exec-per-second", o.execPerSecond, "exec probes/s (pods with periodSeconds 1)")
       ->check(CLI::Range(1, 2000));
