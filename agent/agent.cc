@@ -29,6 +29,7 @@
 #include "agent/pod_workers.h"
 #include "agent/pods/gc.h"
 #include "agent/pods/labels.h"
+#include "agent/probe_runner.h"
 #include "agent/proxy_runner.h"
 #include "agent/runtime_health.h"
 #include "agent/runtime_watcher.h"
@@ -204,6 +205,9 @@ class Agent {
         }});
     if (absl::Status s = proxy_->start(); !s.ok())
       return s;
+    // The kubelet's prober: tcp/http probes on one event loop, exec probes through CRI.
+    probes_ = std::make_unique<ProbeRunner>(*runtime_, workers_, events_, &metrics_->registry());
+    probes_->start();
     waitForRuntime();
     // The stop signals were blocked so that no other thread takes them; the loop's thread
     // now receives them through the signal_set.
@@ -216,6 +220,8 @@ class Agent {
     watcher_.stop();
     if (proxy_)
       proxy_->stop();  // the rules stay, as kube-proxy leaves them
+    if (probes_)
+      probes_->stop();  // no probe result may reach a stopping pod worker
     if (!workers_.stop(absl::Seconds(5))) {
       // A worker is inside a long runtime call (a grace period): the pods keep running
       // and the next start adopts them, so leave without waiting for it.
@@ -371,8 +377,11 @@ class Agent {
   void onRelist(const std::vector<std::string>& changed, const pods::RuntimeSnapshot& snapshot) {
     for (const std::string& uid : changed)
       workers_.podChanged(uid);
+    std::vector<api::Pod> pods = workers_.podsWithStatus();
+    if (probes_)
+      probes_->setPods(pods);
     if (proxy_)
-      proxy_->setPods(workers_.podsWithStatus());
+      proxy_->setPods(std::move(pods));
     const absl::Time now = absl::Now();
     if (!workers_.sourcesReady() || now - lastHousekeeping_ < absl::Seconds(2))
       return;
@@ -432,7 +441,8 @@ class Agent {
   logs::ContainerLogManager logManager_;  // --container-log-max-size/-files, every 10 s
   std::unique_ptr<StaticPodSource> staticPods_;
   absl::Time lastHousekeeping_ = absl::InfinitePast();
-  std::unique_ptr<ProxyRunner> proxy_;  // last: destroyed first
+  std::unique_ptr<ProbeRunner> probes_;  // uses the runtime, the workers and the events
+  std::unique_ptr<ProxyRunner> proxy_;   // last: destroyed first
   const absl::Time started_ = absl::Now();
   absl::Time lastComplaint_ = absl::InfinitePast();
 };

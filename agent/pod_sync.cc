@@ -15,6 +15,7 @@
 #include "agent/pods/image_ref.h"
 #include "agent/pods/runtime_listing.h"
 #include "api/defaults.h"
+#include "probes/prober.h"
 
 namespace kubenode::agent {
 namespace fs = std::filesystem;
@@ -80,7 +81,7 @@ absl::Status httpGetHook(const api::HTTPGetAction& action, const std::string& de
     return absl::UnavailableError(ec.message());
   http::request<http::empty_body> req{http::verb::get, action.path.empty() ? "/" : action.path, 11};
   req.set(http::field::host, host);
-  req.set(http::field::user_agent, "kube-lifecycle/1.32");
+  req.set(http::field::user_agent, std::string("kube-lifecycle/") + probes::kKubeVersion);
   for (const api::HTTPHeader& h : action.httpHeaders)
     req.set(h.name, h.value);
   http::write(stream, req, ec);

@@ -44,6 +44,9 @@ struct ProbeLoopOptions {
   std::function<void(std::vector<ProbeEvent>)> onEvents{};
   prometheus::Registry* registry = nullptr;  // no metrics when null
   std::function<double()> random{};          // [0, 1); defaults to a real generator
+  // Called as each probe starts, with how late it is against its schedule (benchmarks
+  // use it for exact percentiles; the metric has buckets).
+  std::function<void(const ProbeRequest&, absl::Duration lateness)> onProbeStart{};
 };
 
 class ProbeLoop {

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "api/expansion.h"
 #include "api/pod.h"
 #include "cri/runtime_client.h"  // cri::v1: the generated CRI messages
 
@@ -138,11 +139,8 @@ uint64_t containerSpecHash(const api::Container& container);
 
 // ---- Pieces of the container config, exposed for tests and for callers ---------------
 
-// Kubernetes' $(VAR) expansion (third_party/forked/golang/expansion): "$(NAME)" becomes
-// the mapping's value, or stays "$(NAME)" when `lookup` knows no such name; "$$" becomes
-// "$"; any other "$" is kept as is.
-std::string expandVariables(std::string_view input,
-                            const std::function<const std::string*(std::string_view)>& lookup);
+// Kubernetes' $(VAR) expansion (api/expansion.h), also used by the prober.
+using api::expandVariables;
 
 // The container's environment in definition order (a name defined twice keeps its first
 // position and its last value): values with $(VAR) references to earlier variables

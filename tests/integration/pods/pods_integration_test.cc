@@ -372,9 +372,10 @@ spec:
       << ::testing::PrintToString(reasons);
   EXPECT_TRUE(hasEvent("missing-node-it", "Failed", "Failed to pull image"));
   EXPECT_TRUE(hasEvent("missing-node-it", "BackOff", "Back-off pulling image"));
-  std::optional<api::Pod> ok = agent_->pod("ok-node-it");
-  ASSERT_TRUE(ok.has_value());
-  EXPECT_EQ(ok->status.phase, "Running");
+  // The good pod starts beside it (the failing pull blocks nothing).
+  EXPECT_TRUE(waitForPod(
+      "ok-node-it", [](const api::Pod& p) { return p.status.phase == "Running"; },
+      absl::Seconds(30)));
   EXPECT_FALSE(agent_->pod("broken-node-it").has_value());
   EXPECT_THAT(harness::readFile(agent_->logPath()), HasSubstr("broken.yaml"));
   // ... and an event on the node names the file and the field.
