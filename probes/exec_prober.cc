@@ -11,6 +11,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "absl/status/statusor.h"
+#include "absl/time/clock.h"
 #include "cri/runtime_client.h"
 
 namespace kubenode::probes {
@@ -92,9 +93,17 @@ void ExecProber::probe(const ProbeTarget& target, absl::Duration timeout, ProbeD
     });
     return;
   }
-  boost::asio::post(*pool_, [this, target = *exec, timeout, done = std::move(done)]() mutable {
+  // The probe's time runs from now, as the kubelet's worker starts ExecSync at once: time
+  // spent waiting for a pool thread counts, and a probe still queued at its deadline is a
+  // timeout without bothering the runtime.
+  const absl::Time deadline = absl::Now() + timeout;
+  boost::asio::post(*pool_, [this, target = *exec, deadline, done = std::move(done)]() mutable {
+    const absl::Duration left = deadline - absl::Now();
     absl::StatusOr<cri::v1::ExecSyncResponse> response =
-        runtime_.execSync(target.containerId, target.command, timeout);
+        left <= absl::ZeroDuration()
+            ? absl::StatusOr<cri::v1::ExecSyncResponse>(
+                  absl::DeadlineExceededError("queued past the probe's timeout"))
+            : runtime_.execSync(target.containerId, target.command, left);
     ProbeOutcome outcome = execOutcome(target.command, response);
     boost::asio::post(loop_, [done = std::move(done), outcome = std::move(outcome)]() mutable {
       done(std::move(outcome));

@@ -42,7 +42,9 @@ bool terminal(const api::Pod& pod) {
 
 struct ProbeManager::Worker {
   Key key;
+  uint64_t serial = 0;
   ProbeType type = ProbeType::kLiveness;
+  Worker* startup = nullptr;  // the same container's startup worker, if it has one
   std::shared_ptr<const api::Pod> pod;
   size_t containerIndex = 0;
   absl::Time created;
@@ -55,6 +57,9 @@ struct ProbeManager::Worker {
   bool done = false;    // no more probing for this pod
   bool inFlight = false;
   absl::Time nextRun = absl::InfiniteFuture();
+  // The target resolved for (containerId, podIP): resolving is string work per probe.
+  std::optional<absl::StatusOr<ProbeTarget>> target;
+  std::string targetPodIp;
 
   const api::Container& container() const { return pod->spec.containers[containerIndex]; }
   const api::Probe& spec() const { return *probeOf(container(), type); }
@@ -118,6 +123,7 @@ void ProbeManager::updatePods(const std::vector<api::Pod>& pods, absl::Time now)
         if (!w) {
           w = std::make_unique<Worker>();
           w->key = key;
+          w->serial = nextWorker_++;
           w->type = type;
           w->created = now;
         }
@@ -131,6 +137,7 @@ void ProbeManager::updatePods(const std::vector<api::Pod>& pods, absl::Time now)
           continue;
         // A new container: results start again from the initial value.
         w->containerId = id;
+        w->target.reset();
         w->published = Result::kUnknown;
         w->lastResult = Result::kUnknown;
         w->resultRun = 0;
@@ -158,8 +165,18 @@ void ProbeManager::updatePods(const std::vector<api::Pod>& pods, absl::Time now)
       ++it;
     }
   }
+  std::set<const Worker*> alive;
+  for (auto& [key, w] : workers_) {
+    alive.insert(w.get());
+    w->startup = nullptr;
+    if (w->type != ProbeType::kStartup) {
+      auto s = workers_.find(Key{std::get<0>(key), std::get<1>(key), ProbeType::kStartup});
+      if (s != workers_.end())
+        w->startup = s->second.get();
+    }
+  }
   for (auto it = inFlight_.begin(); it != inFlight_.end();) {
-    if (workers_.count(it->second) == 0) {
+    if (alive.count(it->second) == 0) {
       it = inFlight_.erase(it);
     } else {
       ++it;
@@ -206,17 +223,19 @@ std::vector<ProbeRequest> ProbeManager::takeDue(absl::Time now) {
       continue;
     bool started = true;
     if (w->type != ProbeType::kStartup) {
-      auto s = workers_.find(Key{std::get<0>(key), std::get<1>(key), ProbeType::kStartup});
-      started = s == workers_.end() || (s->second->containerId == w->containerId &&
-                                        s->second->published == Result::kSuccess);
+      started = w->startup == nullptr || (w->startup->containerId == w->containerId &&
+                                          w->startup->published == Result::kSuccess);
     } else {
       started = w->published == Result::kSuccess;
     }
     if ((w->type == ProbeType::kStartup) == started)
       continue;  // startup stops once started; the others wait for it
 
-    absl::StatusOr<ProbeTarget> target =
-        resolveTarget(w->spec(), w->container(), pod.status.podIP, w->containerId);
+    if (!w->target || w->targetPodIp != pod.status.podIP) {
+      w->target = resolveTarget(w->spec(), w->container(), pod.status.podIP, w->containerId);
+      w->targetPodIp = pod.status.podIP;
+    }
+    const absl::StatusOr<ProbeTarget>& target = *w->target;
     if (!target.ok()) {
       events_.push_back(ProbeEvent{.podUid = pod.metadata.uid,
                                    .podName = pod.metadata.name,
@@ -230,14 +249,15 @@ std::vector<ProbeRequest> ProbeManager::takeDue(absl::Time now) {
     const uint64_t id = nextId_++;
     unschedule(*w);
     w->inFlight = true;
-    inFlight_[id] = key;
+    inFlight_[id] = w;
     due.push_back(ProbeRequest{.id = id,
+                               .worker = w->serial,
                                .podUid = pod.metadata.uid,
                                .podName = pod.metadata.name,
                                .podNamespace = pod.metadata.namespace_,
                                .containerName = std::get<1>(key),
                                .type = w->type,
-                               .target = std::move(*target),
+                               .target = *target,
                                .timeout = absl::Seconds(std::max(1, w->spec().timeoutSeconds)),
                                .scheduled = scheduled});
   }
@@ -248,12 +268,9 @@ void ProbeManager::complete(uint64_t id, const ProbeOutcome& outcome, absl::Time
   auto f = inFlight_.find(id);
   if (f == inFlight_.end())
     return;
-  const Key key = f->second;
+  Worker& w = *f->second;
   inFlight_.erase(f);
-  auto wit = workers_.find(key);
-  if (wit == workers_.end())
-    return;
-  Worker& w = *wit->second;
+  const Key& key = w.key;
   w.inFlight = false;
   // A tick that passed while the probe ran is run now (the kubelet's ticker keeps one),
   // and its lateness counts from now: the probe itself was slow, not the loop.

@@ -52,7 +52,8 @@ namespace kubenode::probes {
 enum class Result { kUnknown, kSuccess, kFailure };
 
 struct ProbeRequest {
-  uint64_t id = 0;  // give it back to complete()
+  uint64_t id = 0;      // give it back to complete()
+  uint64_t worker = 0;  // the worker it comes from: stable while the worker lives
   std::string podUid{};
   std::string podName{};
   std::string podNamespace{};
@@ -132,7 +133,8 @@ class ProbeManager {
 
   ProbeManagerOptions options_;
   std::map<Key, std::unique_ptr<Worker>> workers_;
-  std::map<uint64_t, Key> inFlight_;
+  std::map<uint64_t, Worker*> inFlight_;  // workers are owned by workers_
+  uint64_t nextWorker_ = 1;
   std::set<std::pair<absl::Time, Worker*>> schedule_;  // earliest tick first
   uint64_t nextId_ = 1;
   std::vector<ResultChange> changes_;

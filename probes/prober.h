@@ -6,7 +6,7 @@
 // probe.
 //
 //   NetworkProber network(io);                       // tcp + http on `io`
-//   ExecProber exec(runtime, io, {.threads = 4});    // CRI ExecSync
+//   ExecProber exec(runtime, io, {.threads = 8});    // CRI ExecSync
 //   network.probe(TcpTarget{"10.1.0.5", 8080}, absl::Seconds(1),
 //                 [](ProbeOutcome o) { ... o.result, o.output ... });
 #pragma once
