@@ -3,22 +3,25 @@
 //   1. kubenode: a real NetworkProber + ProbeLoop (with the kubelet's prober metrics) on one
 //      io_context thread, fed N synthetic running pods whose container has a tcpSocket
 //      readinessProbe and an httpGet livenessProbe, periodSeconds 1: N tcp + N http
-//      probes/s against N listeners of each kind served by a forked child process.
-//   2. floor: FloorLoop (floor_loop.h), a minimal epoll loop doing the same connects and
+//      probes/s against listeners served by a forked child process (probe_servers.h).
+//   2. handlers: the same NetworkProber alone, driven by one steady_timer (DirectSchedule),
+//      without ProbeManager, ProbeLoop or metrics: the handlers' share of kubenode's cost.
+//   3. floor: FloorLoop (floor_loop.h), a minimal epoll loop doing the same connects and
 //      GETs on the same schedule against the same servers, measured the same way.
-//   Rounds alternate the order (kubenode, floor / floor, kubenode) so that a change of the
-//   machine's load hits both.
-//   3. exec: M synthetic pods whose container status points at one real busybox container
-//      on a private containerd, exec readinessProbe `true`, period 1 s, through ExecProber.
-// Printed: CPU of the loop thread (and the whole process) in % of one core, probes
-// completed per second, failures, lateness of probe starts against their schedule
-// (p50/p99/max), RSS, TIME_WAIT sockets left in the namespace, the ratio to the floor; for
+//   Rounds reverse the order every other time so that a drift of the machine's load hits
+//   all three.
+//   4. exec: M synthetic pods whose container status points at one of K real busybox
+//      containers on a private containerd, exec readinessProbe `true`, period 1 s, through
+//      ExecProber.
+// Printed: CPU of each loop thread in % of one core (user share, and the whole process),
+// probes completed per second, failures, lateness of probe starts against their schedule
+// (p50/p99/max), RSS, TIME_WAIT sockets left in the namespace, the ratios to the floor; for
 // exec also containerd's and the shims' CPU. The load average is printed with every round.
 //
 //   sudo build/rel/bench/probes/kubenode-probes-bench
 //   sudo build/rel/bench/probes/kubenode-probes-bench --seconds 20 --rounds 3
-//   sudo build/rel/bench/probes/kubenode-probes-bench --probes-per-second 2000 --exec-per-second
-//   100 sudo build/rel/bench/probes/kubenode-probes-bench --no-exec   # no containerd needed
+//   sudo build/rel/bench/probes/kubenode-probes-bench --no-exec     # no containerd needed
+//   sudo build/rel/bench/probes/kubenode-probes-bench --exec-only --exec-threads 8
 //
 // Needs root: like the integration tests it enters private network and mount namespaces
 // (tests/harness); nothing of the host's network or containerd is touched.
