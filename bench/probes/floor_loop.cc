@@ -109,6 +109,7 @@ absl::Status FloorLoop::run() {
   epoll_ctl(epoll_, EPOLL_CTL_ADD, wake_, &ev);
 
   const int64_t period = absl::ToInt64Nanoseconds(options_.period);
+  const int64_t grid = absl::ToInt64Nanoseconds(options_.grid);
   int64_t cycle = monotonicNs();
   size_t cursor = 0;
   int64_t lastSweep = cycle;
@@ -142,8 +143,12 @@ absl::Status FloorLoop::run() {
           finish(s, false);
     }
     int64_t next = lastSweep + kSweepNs;
-    if (!order_.empty())
-      next = std::min(next, cycle + slots_[order_[cursor]].phase);
+    if (!order_.empty()) {
+      int64_t due = cycle + slots_[order_[cursor]].phase;
+      if (grid > 0)
+        due = (due + grid - 1) / grid * grid;
+      next = std::min(next, due);
+    }
     if (next != armed) {
       itimerspec spec{};
       spec.it_value.tv_sec = next / 1'000'000'000;

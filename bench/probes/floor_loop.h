@@ -39,6 +39,9 @@ struct FloorOptions {
   absl::Duration timeout = absl::Seconds(1);
   std::string path = "/healthz";
   uint64_t seed = 1;  // of each target's phase within the period
+  // Wake-ups on this grid: probes due within one step start together, as ProbeLoop's
+  // (zero: each probe at its own time).
+  absl::Duration grid = absl::Milliseconds(2);
 };
 
 struct FloorStats {

@@ -80,6 +80,7 @@ struct Options {
   int execPerSecond = 50;
   int execThreads = probes::ExecProberOptions{}.threads;  // the agent's
   int execContainers = 5;
+  absl::Duration grid = absl::Milliseconds(2);  // the peers' wake-up grid, as ProbeLoop's
 };
 
 // ---- /proc and clocks ------------------------------------------------------------------
@@ -427,8 +428,13 @@ absl::StatusOr<SideResult> runKubenode(const Options& o, const ProbeServers& ser
 class DirectSchedule {
  public:
   DirectSchedule(boost::asio::io_context& io, probes::Prober& prober,
-                 std::vector<probes::ProbeTarget> targets, uint64_t seed)
-      : prober_(prober), timer_(io), targets_(std::move(targets)), inFlight_(targets_.size()) {
+                 std::vector<probes::ProbeTarget> targets, uint64_t seed,
+                 std::chrono::nanoseconds grid)
+      : prober_(prober),
+        timer_(io),
+        targets_(std::move(targets)),
+        inFlight_(targets_.size()),
+        grid_(grid) {
     std::mt19937_64 random(seed);
     std::uniform_int_distribution<int64_t> phase(0, 999'999'999);
     for (size_t i = 0; i < targets_.size(); ++i)
@@ -449,7 +455,13 @@ class DirectSchedule {
  private:
   std::chrono::steady_clock::time_point due() const { return cycle_ + order_[cursor_].first; }
   void arm() {
-    timer_.expires_at(due());
+    auto at = due();
+    if (grid_.count() > 0) {  // the same grid as ProbeLoop's wake-ups
+      const auto steps = (at.time_since_epoch() + grid_ - std::chrono::nanoseconds(1)) / grid_;
+      at = std::chrono::steady_clock::time_point(
+          std::chrono::duration_cast<std::chrono::steady_clock::duration>(steps * grid_));
+    }
+    timer_.expires_at(at);
     timer_.async_wait([this](const boost::system::error_code& ec) {
       if (!ec)
         fire();
@@ -486,6 +498,7 @@ class DirectSchedule {
   std::vector<probes::ProbeTarget> targets_;
   std::vector<std::pair<std::chrono::nanoseconds, size_t>> order_;
   std::vector<bool> inFlight_;
+  std::chrono::nanoseconds grid_;
   std::chrono::steady_clock::time_point cycle_{};
   size_t cursor_ = 0;
   std::atomic<bool> recording_{false};
@@ -504,7 +517,8 @@ absl::StatusOr<SideResult> runHandlersOnly(const Options& o, const ProbeServers&
   }
   boost::asio::io_context io;
   probes::NetworkProber network(io);
-  DirectSchedule schedule(io, network, std::move(targets), static_cast<uint64_t>(round) + 100);
+  DirectSchedule schedule(io, network, std::move(targets), static_cast<uint64_t>(round) + 100,
+                          std::chrono::nanoseconds(absl::ToInt64Nanoseconds(o.grid)));
   boost::asio::post(io, [&schedule] { schedule.start(); });
   auto work = boost::asio::make_work_guard(io);
   std::atomic<pid_t> tid{0};
@@ -536,6 +550,7 @@ absl::StatusOr<SideResult> runFloor(const Options& o, const ProbeServers& server
   const long rss0 = rssKb();
   FloorOptions fo;
   fo.seed = static_cast<uint64_t>(round) + 1;
+  fo.grid = o.grid;
   for (int i = 0; i < o.probesPerSecond; ++i) {
     fo.targets.push_back({ipFor(kFloorOctet, i), servers.tcpPort(i), false});
     fo.targets.push_back({ipFor(kFloorOctet, i), servers.httpPort(i), true});
@@ -883,6 +898,11 @@ int main(int argc, char** argv) {
   app.add_option("--listeners", o.listeners, "tcp listeners and http servers, of each kind")
       ->check(CLI::Range(1, 500));
   app.add_flag("--no-exec", o.noExec, "skip the exec part (no containerd needed)");
+  double gridMs = 2;
+  app.add_option("--grid-ms", gridMs,
+                 "the handlers' and the floor's wake-up grid (ProbeLoop's: 2 ms; 0: each probe "
+                 "at its own time)")
+      ->check(CLI::Range(0.0, 100.0));
   app.add_flag("--no-metrics", o.noMetrics,
                "kubenode's loop without the Prometheus registry (to see what the metrics cost)");
   app.add_flag("--exec-only", o.execOnly, "only the exec part");
@@ -894,5 +914,6 @@ int main(int argc, char** argv) {
   app.add_option("--exec-threads", o.execThreads, "ExecProber's threads")
       ->check(CLI::Range(1, 256));
   CLI11_PARSE(app, argc, argv);
+  o.grid = absl::Milliseconds(gridMs);
   return kubenode::bench::run(o);
 }
