@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/clock.h"
+#include "api/field_error.h"
 #include "cri/runtime_client.h"
 
 namespace kubenode::probes {
@@ -21,38 +22,11 @@ namespace {
 std::string quoted(const std::vector<std::string>& command) {
   std::string joined;
   for (size_t i = 0; i < command.size(); ++i) {
-    if (i > 0) {
+    if (i > 0)
       joined += ' ';
-    }
     joined += command[i];
   }
-  std::string out = "\"";
-  for (unsigned char c : joined) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          out += fmt::format("\\x{:02x}", c);
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
+  return api::quoteGo(joined);
 }
 
 ProbeOutcome execOutcome(const std::vector<std::string>& command,
