@@ -176,8 +176,9 @@ TEST_F(PodsTest, AnEmptyResolvConfGivesClusterFirstPodsNoHostResolver) {
   // Nothing of the machine's /etc/resolv.conf: a resolver that answers nothing.
   const std::string host = harness::readFile("/etc/resolv.conf");
   for (absl::string_view line : absl::StrSplit(host, '\n', absl::SkipEmpty())) {
-    if (absl::StartsWith(line, "nameserver") && line != "nameserver 127.0.0.1")
+    if (absl::StartsWith(line, "nameserver") && line != "nameserver 127.0.0.1") {
       EXPECT_THAT(resolv, Not(HasSubstr(std::string(line))));
+    }
   }
   EXPECT_THAT(resolv, HasSubstr("search ."));
 }
