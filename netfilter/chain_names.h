@@ -48,6 +48,10 @@ std::string endpointChainName(std::string_view servicePortName, std::string_view
 // True for the per-service and per-endpoint chains above, the ones a sync
 // creates and removes (kube-proxy's isServiceChainName).
 bool isServiceChainName(std::string_view chain);
+// True for a ClientIP affinity set: named after its endpoint's KUBE-SEP chain.
+inline bool isAffinitySetName(std::string_view set) {
+  return set.substr(0, 9) == "KUBE-SEP-";
+}
 
 // RFC 4648 base32 with padding, exposed for its test.
 std::string base32Encode(std::string_view bytes);

@@ -5,10 +5,7 @@
 #include <fmt/format.h>
 #include <libmnl/libmnl.h>
 #include <libnftnl/batch.h>
-#include <libnftnl/chain.h>
 #include <libnftnl/common.h>
-#include <libnftnl/expr.h>
-#include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
 #include <libnftnl/udata.h>
@@ -19,6 +16,7 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -57,9 +55,6 @@ constexpr uint32_t kByteorderBigEndian = 2;
 // Elements per NEWSETELEM message: the element list is one netlink attribute,
 // whose length is 16 bits; 200 elements of at most ~250 bytes stay below it.
 constexpr size_t kElementsPerMessage = 200;
-// Batch pages: large, so that a 100 MB batch stays far below IOV_MAX iovecs.
-constexpr uint32_t kBatchPageSize = 4u << 20;
-constexpr uint32_t kBatchOverrun = 256u << 10;
 
 using Clock = std::chrono::steady_clock;
 double secondsSince(Clock::time_point t) {
@@ -68,101 +63,181 @@ double secondsSince(Clock::time_point t) {
 
 // ---- Expressions ----------------------------------------------------------
 
-// Owns an nftnl_rule while it is being built.
-struct RuleDeleter {
-  void operator()(nftnl_rule* r) const { nftnl_rule_free(r); }
-};
+// Owners of the libnftnl objects still used for the few table, set and element
+// messages of a batch.
 struct SetDeleter {
   void operator()(nftnl_set* s) const { nftnl_set_free(s); }
-};
-struct ChainDeleter {
-  void operator()(nftnl_chain* c) const { nftnl_chain_free(c); }
 };
 struct TableDeleter {
   void operator()(nftnl_table* t) const { nftnl_table_free(t); }
 };
-using RulePtr = std::unique_ptr<nftnl_rule, RuleDeleter>;
 using SetPtr = std::unique_ptr<nftnl_set, SetDeleter>;
-using ChainPtr = std::unique_ptr<nftnl_chain, ChainDeleter>;
 using TablePtr = std::unique_ptr<nftnl_table, TableDeleter>;
 
-// Appends kernel expressions to one rule. Each method's comment shows the
-// `nft --debug=netlink` line it produces; registers follow nft's choice so the
-// kernel holds what `nft -f` would have loaded.
+// Network byte order, as nf_tables' netlink attributes carry every integer.
+void putU32(nlmsghdr* h, uint16_t type, uint32_t value) {
+  mnl_attr_put_u32(h, type, htonl(value));
+}
+// `type` { NFTA_DATA_VALUE <bytes> }: a constant operand (cmp, bitwise, immediate).
+void putValue(nlmsghdr* h, uint16_t type, const void* data, uint32_t len) {
+  nlattr* nest = mnl_attr_nest_start(h, type);
+  mnl_attr_put(h, NFTA_DATA_VALUE, len, data);
+  mnl_attr_nest_end(h, nest);
+}
+
+// Writes a rule's expressions straight into its netlink message with libmnl:
+// NFTA_RULE_EXPRESSIONS { NFTA_LIST_ELEM { NFTA_EXPR_NAME, NFTA_EXPR_DATA {..} } .. }.
+// (libnftnl's object model costs a heap block per rule, per expression and per
+// string in it: over two million allocations for a 10,000-service full sync,
+// about a third of the batch build. bench/proxy/README.md.)
+// Each method's comment shows the `nft --debug=netlink` line it produces;
+// registers follow nft's choice so the kernel holds what `nft -f` would have
+// loaded. Open it after the rule's other attributes, close() it last.
 class Exprs {
  public:
-  explicit Exprs(nftnl_rule* rule) : rule_(rule) {}
+  explicit Exprs(nlmsghdr* h) : h_(h), list_(mnl_attr_nest_start(h, NFTA_RULE_EXPRESSIONS)) {}
+  void close() { mnl_attr_nest_end(h_, list_); }
 
   // [ payload load <len>b @ <base> header + <offset> => reg <dreg> ]
   void payload(uint32_t base, uint32_t offset, uint32_t len, uint32_t dreg) {
-    nftnl_expr* e = add("payload");
-    nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, dreg);
+    Expr e(h_, "payload");
+    putU32(h_, NFTA_PAYLOAD_DREG, dreg);
+    putU32(h_, NFTA_PAYLOAD_BASE, base);
+    putU32(h_, NFTA_PAYLOAD_OFFSET, offset);
+    putU32(h_, NFTA_PAYLOAD_LEN, len);
   }
   // [ cmp eq|neq reg <sreg> <data> ]
   void cmp(uint32_t op, uint32_t sreg, const void* data, uint32_t len) {
-    nftnl_expr* e = add("cmp");
-    nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, sreg);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
-    nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
+    Expr e(h_, "cmp");
+    putU32(h_, NFTA_CMP_SREG, sreg);
+    putU32(h_, NFTA_CMP_OP, op);
+    putValue(h_, NFTA_CMP_DATA, data, len);
   }
   void cmpU32(uint32_t op, uint32_t value) { cmp(op, NFT_REG_1, &value, sizeof(value)); }
   // [ bitwise reg 1 = ( reg 1 & <mask> ) ^ <xor> ]
   void bitwise(const void* mask, const void* xorValue, uint32_t len) {
-    nftnl_expr* e = add("bitwise");
-    nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
-    nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
-    nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, xorValue, len);
+    Expr e(h_, "bitwise");
+    putU32(h_, NFTA_BITWISE_SREG, NFT_REG_1);
+    putU32(h_, NFTA_BITWISE_DREG, NFT_REG_1);
+    putU32(h_, NFTA_BITWISE_LEN, len);
+    putValue(h_, NFTA_BITWISE_MASK, mask, len);
+    putValue(h_, NFTA_BITWISE_XOR, xorValue, len);
   }
   void bitwiseU32(uint32_t mask, uint32_t xorValue) { bitwise(&mask, &xorValue, 4); }
   // [ meta load <key> => reg <dreg> ]
   void metaLoad(uint32_t key, uint32_t dreg) {
-    nftnl_expr* e = add("meta");
-    nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, dreg);
+    Expr e(h_, "meta");
+    putU32(h_, NFTA_META_KEY, key);
+    putU32(h_, NFTA_META_DREG, dreg);
   }
   // [ meta set <key> with reg 1 ]
   void metaSet(uint32_t key) {
-    nftnl_expr* e = add("meta");
-    nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_META_SREG, NFT_REG_1);
+    Expr e(h_, "meta");
+    putU32(h_, NFTA_META_KEY, key);
+    putU32(h_, NFTA_META_SREG, NFT_REG_1);
   }
   // [ counter pkts 0 bytes 0 ]
-  void counter() { add("counter"); }
+  void counter() { Expr e(h_, "counter"); }
   // [ immediate reg 0 jump -> CHAIN ] / goto / return / accept / drop
   void verdict(int code, const std::string& chain = {}) {
-    nftnl_expr* e = add("immediate");
-    nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, static_cast<uint32_t>(code));
+    Expr e(h_, "immediate");
+    putU32(h_, NFTA_IMMEDIATE_DREG, NFT_REG_VERDICT);
+    nlattr* data = mnl_attr_nest_start(h_, NFTA_IMMEDIATE_DATA);
+    nlattr* v = mnl_attr_nest_start(h_, NFTA_DATA_VERDICT);
+    putU32(h_, NFTA_VERDICT_CODE, static_cast<uint32_t>(code));
     if (!chain.empty())
-      nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, chain.c_str());
+      mnl_attr_put_strz(h_, NFTA_VERDICT_CHAIN, chain.c_str());
+    mnl_attr_nest_end(h_, v);
+    mnl_attr_nest_end(h_, data);
   }
   // [ immediate reg <dreg> <data> ]
   void immediate(uint32_t dreg, const void* data, uint32_t len) {
-    nftnl_expr* e = add("immediate");
-    nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, dreg);
-    nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, data, len);
+    Expr e(h_, "immediate");
+    putU32(h_, NFTA_IMMEDIATE_DREG, dreg);
+    putValue(h_, NFTA_IMMEDIATE_DATA, data, len);
   }
   // [ lookup reg 1 set NAME ] or, for a verdict map, [ lookup reg 1 set NAME dreg 0 ]
   void lookup(const std::string& set, bool verdictMap) {
-    nftnl_expr* e = add("lookup");
-    nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
-    nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set.c_str());
+    Expr e(h_, "lookup");
+    putU32(h_, NFTA_LOOKUP_SREG, NFT_REG_1);
     if (verdictMap)
-      nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_VERDICT);
+      putU32(h_, NFTA_LOOKUP_DREG, NFT_REG_VERDICT);
+    mnl_attr_put_strz(h_, NFTA_LOOKUP_SET, set.c_str());
   }
-  nftnl_expr* add(const char* name) {
-    nftnl_expr* e = nftnl_expr_alloc(name);
-    nftnl_rule_add_expr(rule_, e);
-    return e;
+  // [ fib saddr|daddr type => reg 1 ]
+  void fibAddrType(Direction d) {
+    Expr e(h_, "fib");
+    putU32(h_, NFTA_FIB_DREG, NFT_REG_1);
+    putU32(h_, NFTA_FIB_RESULT, NFT_FIB_RESULT_ADDRTYPE);
+    putU32(h_, NFTA_FIB_FLAGS, d == Direction::kSource ? NFTA_FIB_F_SADDR : NFTA_FIB_F_DADDR);
+  }
+  // [ ct load <key> => reg 1 ]
+  void ctLoad(uint32_t key) {
+    Expr e(h_, "ct");
+    putU32(h_, NFTA_CT_DREG, NFT_REG_1);
+    putU32(h_, NFTA_CT_KEY, key);
+  }
+  // [ numgen reg 1 = random mod <modulus> ]
+  void numgenRandom(uint32_t modulus) {
+    Expr e(h_, "numgen");
+    putU32(h_, NFTA_NG_DREG, NFT_REG_1);
+    putU32(h_, NFTA_NG_MODULUS, modulus);
+    putU32(h_, NFTA_NG_TYPE, NFT_NG_RANDOM);
+    putU32(h_, NFTA_NG_OFFSET, 0);
+  }
+  // [ dynset update reg_key 1 set NAME ]
+  void dynsetUpdate(const std::string& set) {
+    Expr e(h_, "dynset");
+    putU32(h_, NFTA_DYNSET_SREG_KEY, NFT_REG_1);
+    putU32(h_, NFTA_DYNSET_OP, NFT_DYNSET_OP_UPDATE);
+    mnl_attr_put_strz(h_, NFTA_DYNSET_SET_NAME, set.c_str());
+  }
+  // [ reject type 0 code 3 ] (ICMP port unreachable)
+  void rejectPortUnreachable() {
+    Expr e(h_, "reject");
+    putU32(h_, NFTA_REJECT_TYPE, NFT_REJECT_ICMP_UNREACH);
+    mnl_attr_put_u8(h_, NFTA_REJECT_ICMP_CODE, 3 /* ICMP_PORT_UNREACH */);
+  }
+  // [ nat dnat ip addr_min reg 1 proto_min reg 2 flags 0x2 ]
+  void dnat() {
+    Expr e(h_, "nat");
+    putU32(h_, NFTA_NAT_TYPE, NFT_NAT_DNAT);
+    putU32(h_, NFTA_NAT_FAMILY, NFPROTO_IPV4);
+    putU32(h_, NFTA_NAT_REG_ADDR_MIN, NFT_REG_1);
+    putU32(h_, NFTA_NAT_REG_PROTO_MIN, NFT_REG_2);
+    putU32(h_, NFTA_NAT_FLAGS, NF_NAT_RANGE_PROTO_SPECIFIED);
+  }
+  // [ masq flags 0x10 ] (fully-random) or [ masq ]
+  void masquerade(bool fullyRandom) {
+    Expr e(h_, "masq");
+    if (fullyRandom)
+      putU32(h_, NFTA_MASQ_FLAGS, NF_NAT_RANGE_PROTO_RANDOM_FULLY);
   }
 
  private:
-  nftnl_rule* rule_;
+  // One NFTA_LIST_ELEM: the expression's name, then its attributes inside
+  // NFTA_EXPR_DATA (empty for counter and a plain masq, as libnftnl sends them).
+  class Expr {
+   public:
+    Expr(nlmsghdr* h, const char* name) : h_(h), elem_(mnl_attr_nest_start(h, NFTA_LIST_ELEM)) {
+      mnl_attr_put_strz(h, NFTA_EXPR_NAME, name);
+      data_ = mnl_attr_nest_start(h, NFTA_EXPR_DATA);
+    }
+    ~Expr() {
+      mnl_attr_nest_end(h_, data_);
+      mnl_attr_nest_end(h_, elem_);
+    }
+    Expr(const Expr&) = delete;
+    Expr& operator=(const Expr&) = delete;
+
+   private:
+    nlmsghdr* h_;
+    nlattr* elem_;
+    nlattr* data_ = nullptr;
+  };
+
+  nlmsghdr* h_;
+  nlattr* list_;
 };
 
 uint32_t addrOffset(Direction d) {
@@ -209,19 +284,12 @@ void emitMatch(Exprs& x, const Match& match) {
                  [&](const L4ProtoMatch& m) { emitL4Proto(x, m.protocol); },
                  // `fib daddr type local` -> fib daddr type => reg 1; cmp eq reg 1 0x00000002
                  [&](const FibLocalMatch& m) {
-                   nftnl_expr* e = x.add("fib");
-                   nftnl_expr_set_u32(
-                       e, NFTNL_EXPR_FIB_FLAGS,
-                       m.direction == Direction::kSource ? NFTA_FIB_F_SADDR : NFTA_FIB_F_DADDR);
-                   nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_ADDRTYPE);
-                   nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_DREG, NFT_REG_1);
+                   x.fibAddrType(m.direction);
                    x.cmpU32(NFT_CMP_EQ, RTN_LOCAL);
                  },
                  // `ct state new` -> ct load state => reg 1; bitwise & 0x08 ^ 0; cmp neq 0
                  [&](const CtStateNewMatch&) {
-                   nftnl_expr* e = x.add("ct");
-                   nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
-                   nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+                   x.ctLoad(NFT_CT_STATE);
                    x.bitwiseU32(kCtStateNewBit, 0);
                    x.cmpU32(NFT_CMP_NEQ, 0);
                  },
@@ -234,11 +302,7 @@ void emitMatch(Exprs& x, const Match& match) {
                  },
                  // `numgen random mod 3 0` -> numgen reg 1 = random mod 3; cmp eq reg 1 0
                  [&](const NumgenMatch& m) {
-                   nftnl_expr* e = x.add("numgen");
-                   nftnl_expr_set_u32(e, NFTNL_EXPR_NG_DREG, NFT_REG_1);
-                   nftnl_expr_set_u32(e, NFTNL_EXPR_NG_TYPE, NFT_NG_RANDOM);
-                   nftnl_expr_set_u32(e, NFTNL_EXPR_NG_MODULUS, m.modulus);
-                   nftnl_expr_set_u32(e, NFTNL_EXPR_NG_OFFSET, 0);
+                   x.numgenRandom(m.modulus);
                    x.cmpU32(NFT_CMP_EQ, m.value);
                  },
                  // `ip saddr @KUBE-SEP-X` -> payload load 4b @ network header + 12 => reg 1;
@@ -271,10 +335,7 @@ void emitStatement(Exprs& x, const Statement& statement) {
                  //   + 12 => reg 1; dynset update reg_key 1 set KUBE-SEP-X
                  [&](const SetUpdateStatement& s) {
                    x.payload(NFT_PAYLOAD_NETWORK_HEADER, addrOffset(s.direction), 4, NFT_REG_1);
-                   nftnl_expr* e = x.add("dynset");
-                   nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY, NFT_REG_1);
-                   nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_UPDATE);
-                   nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, s.set.c_str());
+                   x.dynsetUpdate(s.set);
                  },
              },
              statement);
@@ -340,11 +401,7 @@ void emitVerdict(Exprs& x, const Verdict& verdict) {
                  // `drop` -> immediate reg 0 drop
                  [&](const DropVerdict&) { x.verdict(NF_DROP); },
                  // `reject` -> reject type 0 code 3 (ICMP port unreachable)
-                 [&](const RejectVerdict&) {
-                   nftnl_expr* e = x.add("reject");
-                   nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE, NFT_REJECT_ICMP_UNREACH);
-                   nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, 3 /* ICMP_PORT_UNREACH */);
-                 },
+                 [&](const RejectVerdict&) { x.rejectPortUnreachable(); },
                  // `dnat to 10.180.0.1:80` -> immediate reg 1 0x0100b40a;
                  //   immediate reg 2 0x5000; nat dnat ip addr_min reg 1 proto_min reg 2
                  //   flags 0x2
@@ -353,19 +410,10 @@ void emitVerdict(Exprs& x, const Verdict& verdict) {
                    const uint16_t port = htons(v.port);
                    x.immediate(NFT_REG_1, &addr, 4);
                    x.immediate(NFT_REG_2, &port, 2);
-                   nftnl_expr* e = x.add("nat");
-                   nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT);
-                   nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, NFPROTO_IPV4);
-                   nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
-                   nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, NFT_REG_2);
-                   nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FLAGS, NF_NAT_RANGE_PROTO_SPECIFIED);
+                   x.dnat();
                  },
                  // `masquerade fully-random` -> masq flags 0x10
-                 [&](const MasqueradeVerdict& v) {
-                   nftnl_expr* e = x.add("masq");
-                   if (v.fullyRandom)
-                     nftnl_expr_set_u32(e, NFTNL_EXPR_MASQ_FLAGS, NF_NAT_RANGE_PROTO_RANDOM_FULLY);
-                 },
+                 [&](const MasqueradeVerdict& v) { x.masquerade(v.fullyRandom); },
                  [&](const VmapVerdict& v) { emitVmap(x, v); },
              },
              verdict);
@@ -381,6 +429,16 @@ std::string commentUserdata(const std::string& comment) {
   out += comment;
   out.push_back(0);
   return out;
+}
+// The same TLV written straight into a message as attribute `type`.
+void putCommentUserdata(nlmsghdr* h, uint16_t type, const std::string& comment) {
+  char tlv[2 + 255];
+  const size_t n = std::min<size_t>(comment.size(), 253);  // the TLV's length is one byte
+  tlv[0] = 0;
+  tlv[1] = static_cast<char>(n + 1);
+  memcpy(tlv + 2, comment.data(), n);
+  tlv[2 + n] = 0;
+  mnl_attr_put(h, type, n + 3, tlv);
 }
 
 // `fields` bytes of a set key, each field padded to 4 bytes in a concatenation.
@@ -461,6 +519,10 @@ struct Origin {
     kDeleteSet,
     kAddElements,
     kDeleteElements,
+    // The first message of port `index`'s piece in a streamed full rebuild; the
+    // piece is gone by the time the kernel answers, so a failure in it is named
+    // by building the piece again (pieceMessageAt).
+    kPortPiece,
   } kind;
   const Chain* chain = nullptr;            // kAddChain, kAddRule
   const Set* set = nullptr;                // kAddSet, kAddElements of a whole set
@@ -489,6 +551,8 @@ std::string describeOrigin(const Origin& o, const std::string& table) {
       return fmt::format("add {} {}", o.set->isVerdictMap ? "map" : "set", o.set->name);
     case Origin::Kind::kDeleteSet:
       return fmt::format("delete set {}", *o.name);
+    case Origin::Kind::kPortPiece:
+      return fmt::format("a message of service port {}", o.index);
     case Origin::Kind::kAddElements:
     case Origin::Kind::kDeleteElements: {
       const bool add = o.kind == Origin::Kind::kAddElements;
@@ -537,26 +601,94 @@ absl::StatusCode codeForErrno(int err) {
 
 namespace internal {
 
+// The bytes of one batch, in chunks of kChunkSize that the kernel reads as one
+// iovec each. Each chunk is its own mapping with transparent huge pages asked
+// for: a 100 MB batch then costs about fifty page faults instead of 25,000 (on
+// this VM a page fault costs several microseconds: bench/proxy/README.md).
+class BatchBuffer {
+ public:
+  BatchBuffer() = default;
+  ~BatchBuffer() {
+    for (const iovec& c : chunks_)
+      munmap(c.iov_base, kChunkSize);
+  }
+  BatchBuffer(const BatchBuffer&) = delete;
+  BatchBuffer& operator=(const BatchBuffer&) = delete;
+
+  // Where the next message goes: at least kMaxMessage bytes of room, zeroed (a
+  // fresh anonymous mapping). nullptr when no memory could be mapped.
+  char* room() {
+    if (chunks_.empty() || kChunkSize - chunks_.back().iov_len < kMaxMessage) {
+      void* p = mapChunk();
+      if (p == nullptr)
+        return nullptr;
+      chunks_.push_back(iovec{p, 0});
+    }
+    return static_cast<char*>(chunks_.back().iov_base) + chunks_.back().iov_len;
+  }
+  // The message written at room() is `len` bytes long.
+  void commit(size_t len) { chunks_.back().iov_len += len; }
+  const std::vector<iovec>& chunks() const { return chunks_; }
+
+  // A message is at most this long: an element message is bounded by its
+  // 16-bit element-list attribute, everything else is far smaller.
+  static constexpr size_t kMaxMessage = 128u << 10;
+
+ private:
+  static constexpr size_t kChunkSize = 4u << 20;
+  static constexpr size_t kHugePage = 2u << 20;
+
+  // A kChunkSize mapping aligned to a huge page, so that THP can back it whole.
+  static void* mapChunk() {
+    const size_t size = kChunkSize + kHugePage;
+    void* raw = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED)
+      return nullptr;
+    const uintptr_t start = reinterpret_cast<uintptr_t>(raw);
+    const uintptr_t aligned = (start + kHugePage - 1) & ~(kHugePage - 1);
+    if (aligned > start)
+      munmap(raw, aligned - start);
+    const uintptr_t end = start + size;
+    if (end > aligned + kChunkSize)
+      munmap(reinterpret_cast<void*>(aligned + kChunkSize), end - aligned - kChunkSize);
+    void* chunk = reinterpret_cast<void*>(aligned);
+    madvise(chunk, kChunkSize, MADV_HUGEPAGE);  // advice only: without THP, 4 KiB pages
+    return chunk;
+  }
+
+  std::vector<iovec> chunks_;
+};
+
 // One nfnetlink batch under construction: the messages, and what each was about
 // (indexed by sequence number) so that an error names its object.
 class NlBatch {
  public:
-  explicit NlBatch(uint32_t& nextSeq)
-      : nextSeq_(nextSeq), batch_(nftnl_batch_alloc(kBatchPageSize, kBatchOverrun)) {
+  explicit NlBatch(uint32_t& nextSeq) : nextSeq_(nextSeq) {
     begin_ = nextSeq_++;
-    nftnl_batch_begin(buffer(), begin_);
-    nftnl_batch_update(batch_);
+    if (char* p = room()) {
+      nftnl_batch_begin(p, begin_);
+      buffer_.commit(reinterpret_cast<nlmsghdr*>(p)->nlmsg_len);
+    }
   }
-  ~NlBatch() { nftnl_batch_free(batch_); }
   NlBatch(const NlBatch&) = delete;
   NlBatch& operator=(const NlBatch&) = delete;
 
   // Starts the next object message; fill its payload, then call done().
   nlmsghdr* header(uint16_t type, uint16_t flags, const Origin& origin) {
-    origins_.push_back(origin);
-    return nftnl_nlmsg_build_hdr(buffer(), type, NFPROTO_IPV4, flags, nextSeq_++);
+    origins_.emplace_back(nextSeq_, origin);
+    return headerOnly(type, flags);
   }
-  void done() { nftnl_batch_update(batch_); }
+  // Starts a message of the piece opened by beginPiece(): no origin of its own.
+  nlmsghdr* pieceHeader(uint16_t type, uint16_t flags) { return headerOnly(type, flags); }
+  // The next messages, up to the next header() or beginPiece(), are port `port`'s piece.
+  void beginPiece(uint32_t port) {
+    origins_.emplace_back(nextSeq_, Origin{.kind = Origin::Kind::kPortPiece, .index = port});
+  }
+  // The message from header() is complete.
+  void done() {
+    if (scratch_.empty() || reinterpret_cast<char*>(current_) != scratch_.data())
+      buffer_.commit(current_->nlmsg_len);
+  }
   // Closes the batch. Only the last object message asks for an acknowledgement:
   // the kernel reports every failing message anyway (with its sequence number),
   // and one ACK per message would cost a kernel skb and a recvmsg each (300,000
@@ -564,26 +696,60 @@ class NlBatch {
   void finish(nlmsghdr* lastObject) {
     if (lastObject != nullptr)
       lastObject->nlmsg_flags |= NLM_F_ACK;
-    nftnl_batch_end(buffer(), nextSeq_++);
-    nftnl_batch_update(batch_);
+    if (char* p = room()) {
+      nftnl_batch_end(p, nextSeq_++);
+      buffer_.commit(reinterpret_cast<nlmsghdr*>(p)->nlmsg_len);
+    }
   }
 
-  size_t size() const { return origins_.size(); }
-  const Origin* origin(uint32_t seq) const {
-    if (seq <= begin_ || seq - begin_ - 1 >= origins_.size())
+  size_t size() const { return count_; }
+  // What message `seq` was about, and for a port piece the message's position in
+  // it; nullptr for a sequence number that is not one of this batch's objects.
+  const Origin* origin(uint32_t seq, uint32_t& offset) const {
+    if (seq <= begin_ || seq > lastObjectSeq())
       return nullptr;
-    return &origins_[seq - begin_ - 1];
+    auto it = std::upper_bound(origins_.begin(), origins_.end(), seq,
+                               [](uint32_t q, const auto& entry) { return q < entry.first; });
+    if (it == origins_.begin())
+      return nullptr;
+    --it;
+    offset = seq - it->first;
+    if (offset != 0 && it->second.kind != Origin::Kind::kPortPiece)
+      return nullptr;
+    return &it->second;
   }
-  uint32_t lastObjectSeq() const { return begin_ + static_cast<uint32_t>(origins_.size()); }
-  nftnl_batch* raw() { return batch_; }
+  uint32_t lastObjectSeq() const { return begin_ + count_; }
+  // False when a chunk could not be mapped: the batch is incomplete.
+  bool complete() const { return !outOfMemory_; }
+  const std::vector<iovec>& chunks() const { return buffer_.chunks(); }
 
  private:
-  char* buffer() { return static_cast<char*>(nftnl_batch_buffer(batch_)); }
+  char* room() {
+    char* p = buffer_.room();
+    if (p == nullptr)
+      outOfMemory_ = true;
+    return p;
+  }
+  nlmsghdr* headerOnly(uint16_t type, uint16_t flags) {
+    ++count_;
+    char* p = room();
+    if (p == nullptr) {
+      scratch_.resize(BatchBuffer::kMaxMessage);  // out of memory: built, dropped, reported
+      p = scratch_.data();
+    }
+    current_ = nftnl_nlmsg_build_hdr(p, type, NFPROTO_IPV4, flags, nextSeq_++);
+    return current_;
+  }
 
   uint32_t& nextSeq_;
-  nftnl_batch* batch_;
+  BatchBuffer buffer_;
+  std::vector<char> scratch_;
+  nlmsghdr* current_ = nullptr;
   uint32_t begin_ = 0;
-  std::vector<Origin> origins_;
+  uint32_t count_ = 0;  // object messages
+  bool outOfMemory_ = false;
+  // By first sequence number: one entry per message, or one per port piece.
+  std::vector<std::pair<uint32_t, Origin>> origins_;
 };
 
 }  // namespace internal
@@ -605,49 +771,48 @@ class Emitter {
 
   // `add chain ip kubenode NAME { type nat hook prerouting priority dstnat; policy accept; }`
   void addChain(const Chain& c) {
-    ChainPtr ch(nftnl_chain_alloc());
-    nftnl_chain_set_str(ch.get(), NFTNL_CHAIN_TABLE, table_.c_str());
-    nftnl_chain_set_str(ch.get(), NFTNL_CHAIN_NAME, c.name.c_str());
+    nlmsghdr* h = header(NFT_MSG_NEWCHAIN, NLM_F_CREATE,
+                         Origin{.kind = Origin::Kind::kAddChain, .chain = &c});
+    mnl_attr_put_strz(h, NFTA_CHAIN_TABLE, table_.c_str());
+    mnl_attr_put_strz(h, NFTA_CHAIN_NAME, c.name.c_str());
     if (c.base) {
-      nftnl_chain_set_u32(ch.get(), NFTNL_CHAIN_HOOKNUM, hookNumber(c.base->hook));
-      nftnl_chain_set_s32(ch.get(), NFTNL_CHAIN_PRIO, c.base->priority);
-      nftnl_chain_set_str(ch.get(), NFTNL_CHAIN_TYPE,
-                          c.base->type == ChainType::kNat ? "nat" : "filter");
-      nftnl_chain_set_u32(ch.get(), NFTNL_CHAIN_POLICY, NF_ACCEPT);
+      nlattr* hook = mnl_attr_nest_start(h, NFTA_CHAIN_HOOK);
+      putU32(h, NFTA_HOOK_HOOKNUM, hookNumber(c.base->hook));
+      putU32(h, NFTA_HOOK_PRIORITY, static_cast<uint32_t>(c.base->priority));
+      mnl_attr_nest_end(h, hook);
+      putU32(h, NFTA_CHAIN_POLICY, NF_ACCEPT);
+      mnl_attr_put_strz(h, NFTA_CHAIN_TYPE, c.base->type == ChainType::kNat ? "nat" : "filter");
     }
-    nlmsghdr* h = batch_.header(NFT_MSG_NEWCHAIN, NLM_F_CREATE,
-                                Origin{.kind = Origin::Kind::kAddChain, .chain = &c});
-    nftnl_chain_nlmsg_build_payload(h, ch.get());
     finishMessage(h);
     ++stats_.chains;
   }
   // `flush chain ip kubenode NAME`: a rule deletion without a handle.
   void flushChain(const std::string& name) {
-    RulePtr r(nftnl_rule_alloc());
-    nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, table_.c_str());
-    nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, name.c_str());
     nlmsghdr* h =
-        batch_.header(NFT_MSG_DELRULE, 0, Origin{.kind = Origin::Kind::kFlushChain, .name = &name});
-    nftnl_rule_nlmsg_build_payload(h, r.get());
+        header(NFT_MSG_DELRULE, 0, Origin{.kind = Origin::Kind::kFlushChain, .name = &name});
+    mnl_attr_put_strz(h, NFTA_RULE_TABLE, table_.c_str());
+    mnl_attr_put_strz(h, NFTA_RULE_CHAIN, name.c_str());
     finishMessage(h);
   }
   // `delete chain ip kubenode NAME`
   void deleteChain(const std::string& name) {
-    ChainPtr ch(nftnl_chain_alloc());
-    nftnl_chain_set_str(ch.get(), NFTNL_CHAIN_TABLE, table_.c_str());
-    nftnl_chain_set_str(ch.get(), NFTNL_CHAIN_NAME, name.c_str());
-    nlmsghdr* h = batch_.header(NFT_MSG_DELCHAIN, 0,
-                                Origin{.kind = Origin::Kind::kDeleteChain, .name = &name});
-    nftnl_chain_nlmsg_build_payload(h, ch.get());
+    nlmsghdr* h =
+        header(NFT_MSG_DELCHAIN, 0, Origin{.kind = Origin::Kind::kDeleteChain, .name = &name});
+    mnl_attr_put_strz(h, NFTA_CHAIN_TABLE, table_.c_str());
+    mnl_attr_put_strz(h, NFTA_CHAIN_NAME, name.c_str());
     finishMessage(h);
   }
   // `add rule ip kubenode CHAIN <renderRule(rule)>`, appended.
   void addRule(const Chain& c, size_t index) {
     const Rule& rule = c.rules[index];
-    RulePtr r(nftnl_rule_alloc());
-    nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, table_.c_str());
-    nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, c.name.c_str());
-    Exprs x(r.get());
+    nlmsghdr* h = header(
+        NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND,
+        Origin{.kind = Origin::Kind::kAddRule, .chain = &c, .index = static_cast<uint32_t>(index)});
+    mnl_attr_put_strz(h, NFTA_RULE_TABLE, table_.c_str());
+    mnl_attr_put_strz(h, NFTA_RULE_CHAIN, c.name.c_str());
+    if (!rule.comment.empty())
+      putCommentUserdata(h, NFTA_RULE_USERDATA, rule.comment);
+    Exprs x(h);
     for (const Match& m : rule.matches)
       emitMatch(x, m);
     if (rule.counter)
@@ -655,15 +820,7 @@ class Emitter {
     for (const Statement& s : rule.statements)
       emitStatement(x, s);
     emitVerdict(x, rule.verdict);
-    if (!rule.comment.empty()) {
-      const std::string ud = commentUserdata(rule.comment);
-      nftnl_rule_set_data(r.get(), NFTNL_RULE_USERDATA, ud.data(),
-                          static_cast<uint32_t>(ud.size()));
-    }
-    nlmsghdr* h = batch_.header(
-        NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND,
-        Origin{.kind = Origin::Kind::kAddRule, .chain = &c, .index = static_cast<uint32_t>(index)});
-    nftnl_rule_nlmsg_build_payload(h, r.get());
+    x.close();
     finishMessage(h);
     ++stats_.rules;
   }
@@ -711,8 +868,8 @@ class Emitter {
     nftnl_set_set_data(set.get(), NFTNL_SET_USERDATA, nftnl_udata_buf_data(ud),
                        nftnl_udata_buf_len(ud));
     nftnl_udata_buf_free(ud);
-    nlmsghdr* h = batch_.header(NFT_MSG_NEWSET, NLM_F_CREATE,
-                                Origin{.kind = Origin::Kind::kAddSet, .set = &s});
+    nlmsghdr* h =
+        header(NFT_MSG_NEWSET, NLM_F_CREATE, Origin{.kind = Origin::Kind::kAddSet, .set = &s});
     nftnl_set_nlmsg_build_payload(h, set.get());
     finishMessage(h);
   }
@@ -720,7 +877,7 @@ class Emitter {
   void deleteSet(const std::string& name) {
     SetPtr set = newSet(name, /*withId=*/false);
     nlmsghdr* h =
-        batch_.header(NFT_MSG_DELSET, 0, Origin{.kind = Origin::Kind::kDeleteSet, .name = &name});
+        header(NFT_MSG_DELSET, 0, Origin{.kind = Origin::Kind::kDeleteSet, .name = &name});
     nftnl_set_nlmsg_build_payload(h, set.get());
     finishMessage(h);
   }
@@ -731,11 +888,11 @@ class Emitter {
       SetPtr set = newSet(s.name, false);
       for (size_t i = first; i < first + n; ++i)
         addElement(set.get(), s.elements[i], true);
-      nlmsghdr* h = batch_.header(NFT_MSG_NEWSETELEM, NLM_F_CREATE,
-                                  Origin{.kind = Origin::Kind::kAddElements,
-                                         .set = &s,
-                                         .index = static_cast<uint32_t>(first),
-                                         .count = static_cast<uint32_t>(n)});
+      nlmsghdr* h = header(NFT_MSG_NEWSETELEM, NLM_F_CREATE,
+                           Origin{.kind = Origin::Kind::kAddElements,
+                                  .set = &s,
+                                  .index = static_cast<uint32_t>(first),
+                                  .count = static_cast<uint32_t>(n)});
       nftnl_set_elems_nlmsg_build_payload(h, set.get());
       finishMessage(h);
     }
@@ -746,23 +903,35 @@ class Emitter {
     for (const ElementChange& c : changes) {
       SetPtr set = newSet(c.set, false);
       addElement(set.get(), c.element, add);
-      nlmsghdr* h = batch_.header(
-          add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM, add ? NLM_F_CREATE : 0,
-          Origin{.kind = add ? Origin::Kind::kAddElements : Origin::Kind::kDeleteElements,
-                 .changes = &c,
-                 .count = 1});
+      nlmsghdr* h =
+          header(add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM, add ? NLM_F_CREATE : 0,
+                 Origin{.kind = add ? Origin::Kind::kAddElements : Origin::Kind::kDeleteElements,
+                        .changes = &c,
+                        .count = 1});
       nftnl_set_elems_nlmsg_build_payload(h, set.get());
       finishMessage(h);
     }
   }
 
   nlmsghdr* last() const { return last_; }
+  // While set, messages belong to the port piece opened with NlBatch::beginPiece().
+  void setInPiece(bool inPiece) { inPiece_ = inPiece; }
+  // A port piece, in the order pieceMessageAt() walks it: its sets, its chains
+  // (empty), then each chain's rules.
+  void addPiece(const Ruleset& piece) {
+    for (const Set& s : piece.sets)
+      addSet(s);
+    for (const Chain& c : piece.chains)
+      addChain(c);
+    for (const Chain& c : piece.chains)
+      addRules(c);
+  }
 
  private:
   void table(uint16_t type, uint16_t flags, Origin::Kind kind) {
     TablePtr t(nftnl_table_alloc());
     nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, table_.c_str());
-    nlmsghdr* h = batch_.header(type, flags, Origin{.kind = kind});
+    nlmsghdr* h = header(type, flags, Origin{.kind = kind});
     nftnl_table_nlmsg_build_payload(h, t.get());
     finishMessage(h);
   }
@@ -806,6 +975,9 @@ class Emitter {
     }
     nftnl_set_elem_add(set, el);
   }
+  nlmsghdr* header(uint16_t type, uint16_t flags, const Origin& origin) {
+    return inPiece_ ? batch_.pieceHeader(type, flags) : batch_.header(type, flags, origin);
+  }
   void finishMessage(nlmsghdr* h) {
     last_ = h;
     batch_.done();
@@ -816,7 +988,24 @@ class Emitter {
   uint32_t& nextSetId_;
   ApplyStats& stats_;
   nlmsghdr* last_ = nullptr;
+  bool inPiece_ = false;
 };
+
+// The origin of message `offset` of a port piece emitted by Emitter::addPiece().
+Origin pieceMessageAt(const Ruleset& piece, uint32_t offset) {
+  if (offset < piece.sets.size())
+    return Origin{.kind = Origin::Kind::kAddSet, .set = &piece.sets[offset]};
+  offset -= static_cast<uint32_t>(piece.sets.size());
+  if (offset < piece.chains.size())
+    return Origin{.kind = Origin::Kind::kAddChain, .chain = &piece.chains[offset]};
+  offset -= static_cast<uint32_t>(piece.chains.size());
+  for (const Chain& c : piece.chains) {
+    if (offset < c.rules.size())
+      return Origin{.kind = Origin::Kind::kAddRule, .chain = &c, .index = offset};
+    offset -= static_cast<uint32_t>(c.rules.size());
+  }
+  return Origin{.kind = Origin::Kind::kPortPiece};
+}
 
 }  // namespace
 
@@ -909,6 +1098,88 @@ absl::Status NetlinkRuleWriter::apply(const Ruleset& desired, const RulesetDiff*
   return s;
 }
 
+namespace internal {
+
+std::string describePieceMessage(const ServicePortInfo& port, const NodeSettings& node,
+                                 uint32_t offset) {
+  std::string what;
+  buildRulesetByPort({port}, node, [&](size_t, Ruleset&& piece) {
+    what = describeOrigin(pieceMessageAt(piece, offset), node.tableName);
+  });
+  return what;
+}
+
+}  // namespace internal
+
+namespace {
+
+// The names of a ruleset's chains and sets, in order.
+std::vector<std::string> objectNames(const Ruleset& r) {
+  std::vector<std::string> out;
+  for (const Set& s : r.sets)
+    out.push_back("set " + s.name);
+  for (const Chain& c : r.chains)
+    out.push_back("chain " + c.name);
+  return out;
+}
+
+}  // namespace
+
+absl::Status NetlinkRuleWriter::applyFull(const std::vector<ServicePortInfo>& ports,
+                                          const NodeSettings& node, FullRebuildSummary& summary) {
+  if (node.tableName != table_)
+    return absl::InvalidArgumentError(fmt::format(
+        "ruleset is for table ip {}, this writer owns table ip {}", node.tableName, table_));
+  const auto start = Clock::now();
+  stats_ = ApplyStats{};
+  stats_.full = true;
+  NlBatch batch(nextSeq_);
+  Emitter e(batch, table_, nextSetId_, stats_);
+  e.addTable();
+  e.deleteTable();
+  e.addTable();
+  // The global chains and the maps do not depend on the ports (ruleset.h): create
+  // them first, empty, so that every piece's rules find KUBE-MARK-MASQ; their
+  // rules and the map elements (which jump to the pieces' chains) go last.
+  const Ruleset skeleton = buildRuleset({}, node);
+  for (const Set& s : skeleton.sets)
+    e.addSet(s);
+  for (const Chain& c : skeleton.chains)
+    e.addChain(c);
+  FullRebuildSummary built;
+  built.rest = buildRulesetByPort(ports, node, [&](size_t i, Ruleset&& piece) {
+    batch.beginPiece(static_cast<uint32_t>(i));
+    e.setInPiece(true);
+    e.addPiece(piece);
+    e.setInPiece(false);
+    built.portChains += piece.chains.size();
+    built.portSets += piece.sets.size();
+    for (const Chain& c : piece.chains)
+      built.portRules += c.rules.size();
+  });
+  if (objectNames(built.rest) != objectNames(skeleton))
+    return absl::InternalError(
+        "streamed rebuild: the table's global chains or maps depend on the services "
+        "(buildRulesetByPort broke its contract); nothing was sent");
+  for (const Chain& c : built.rest.chains)
+    e.addRules(c);
+  for (const Set& s : built.rest.sets)
+    e.addElements(s);
+  stats_.messages = batch.size();
+  batch.finish(e.last());
+  stats_.buildSeconds = secondsSince(start);
+  const auto sent = Clock::now();
+  // A piece is gone by the time the kernel answers: build the failing one again.
+  auto describePiece = [&](uint32_t port, uint32_t offset) {
+    return internal::describePieceMessage(ports.at(port), node, offset);
+  };
+  absl::Status status = send(batch, describePiece);
+  stats_.kernelSeconds = secondsSince(sent);
+  if (status.ok())
+    summary = std::move(built);
+  return status;
+}
+
 absl::Status NetlinkRuleWriter::cleanup() {
   stats_ = ApplyStats{};
   NlBatch batch(nextSeq_);
@@ -942,11 +1213,12 @@ std::string extackMessage(const nlmsghdr* nlh) {
 
 }  // namespace
 
-absl::Status NetlinkRuleWriter::send(NlBatch& batch) {
-  const int iovCount = nftnl_batch_iovec_len(batch.raw());
-  std::vector<iovec> iov(static_cast<size_t>(iovCount));
-  nftnl_batch_iovec(batch.raw(), iov.data(), static_cast<uint32_t>(iovCount));
-  // nftnl_batch_buffer_len() is the current page only; the batch is every page.
+absl::Status NetlinkRuleWriter::send(NlBatch& batch, const PieceDescriber& describePiece) {
+  if (!batch.complete())
+    return absl::ResourceExhaustedError(fmt::format(
+        "building the nftables batch for table ip {}: out of memory; nothing was sent", table_));
+  std::vector<iovec> iov = batch.chunks();
+  const int iovCount = static_cast<int>(iov.size());
   size_t total = 0;
   for (const iovec& v : iov)
     total += v.iov_len;
@@ -1015,7 +1287,7 @@ absl::Status NetlinkRuleWriter::send(NlBatch& batch) {
         continue;
       }
       ++errorCount;
-      if (firstErrorSeq == 0 || seq < firstErrorSeq) {
+      if (firstErrorSeq == 0) {  // the kernel answers in batch order
         firstErrorSeq = seq;
         firstError = -err->error;
         firstExtack = extackMessage(nlh);
@@ -1023,8 +1295,13 @@ absl::Status NetlinkRuleWriter::send(NlBatch& batch) {
     }
   }
   if (firstErrorSeq != 0) {
-    const Origin* o = batch.origin(firstErrorSeq);
-    std::string what = o != nullptr ? describeOrigin(*o, table_) : "batch framing";
+    uint32_t offset = 0;
+    const Origin* o = batch.origin(firstErrorSeq, offset);
+    std::string what = "batch framing";
+    if (o != nullptr && o->kind == Origin::Kind::kPortPiece && describePiece)
+      what = describePiece(o->index, offset);
+    else if (o != nullptr)
+      what = describeOrigin(*o, table_);
     std::string more = errorCount > 1 ? fmt::format(" ({} messages failed)", errorCount) : "";
     std::string extack = firstExtack.empty() ? "" : fmt::format(" ({})", firstExtack);
     return absl::Status(codeForErrno(firstError),
@@ -1116,12 +1393,10 @@ absl::StatusOr<TableState> NetlinkRuleWriter::readBack(const ReadBackRequest& re
     state.exists = true;
   }
   for (const std::string& chain : request.chains) {
-    RulePtr r(nftnl_rule_alloc());
-    nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, table_.c_str());
-    nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, chain.c_str());
     nlmsghdr* h = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETRULE, NFPROTO_IPV4,
                                         NLM_F_DUMP | NLM_F_ACK, nextSeq_++);
-    nftnl_rule_nlmsg_build_payload(h, r.get());
+    mnl_attr_put_strz(h, NFTA_RULE_TABLE, table_.c_str());
+    mnl_attr_put_strz(h, NFTA_RULE_CHAIN, chain.c_str());
     size_t count = 0;
     absl::Status s = dump(buf.data(), h->nlmsg_len, countMessages, &count);
     if (absl::IsNotFound(s))

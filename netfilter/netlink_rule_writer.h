@@ -14,6 +14,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -27,7 +29,12 @@ namespace kubenode::netfilter {
 
 namespace internal {
 class NlBatch;
-}
+// What message `offset` of `port`'s piece in a streamed rebuild is ("add set
+// KUBE-SEP-...", "add chain KUBE-SVC-...", "rule 2 of chain KUBE-SVC-... (<nft
+// text>)"): the piece is built again, since it is gone when the kernel answers.
+std::string describePieceMessage(const ServicePortInfo& port, const NodeSettings& node,
+                                 uint32_t offset);
+}  // namespace internal
 
 // Facts about the last apply(), for metrics and the benchmark.
 struct ApplyStats {
@@ -50,6 +57,10 @@ class NetlinkRuleWriter : public RuleWriter {
 
   // `desired.table` must be this writer's table and `desired.family` "ip".
   absl::Status apply(const Ruleset& desired, const RulesetDiff* diff) override;
+  // Streams the rebuild: each port's piece is turned into messages as soon as
+  // buildRulesetByPort() builds it, and dropped; only the batch is held whole.
+  absl::Status applyFull(const std::vector<ServicePortInfo>& ports, const NodeSettings& node,
+                         FullRebuildSummary& summary) override;
   absl::Status cleanup() override;
   absl::StatusOr<TableState> readBack(const ReadBackRequest& request) override;
 
@@ -58,7 +69,9 @@ class NetlinkRuleWriter : public RuleWriter {
  private:
   NetlinkRuleWriter(mnl_socket* socket, std::string table);
   friend class internal::NlBatch;
-  absl::Status send(internal::NlBatch& batch);
+  // Names message `offset` of port `port`'s piece, for an error in a streamed rebuild.
+  using PieceDescriber = std::function<std::string(uint32_t port, uint32_t offset)>;
+  absl::Status send(internal::NlBatch& batch, const PieceDescriber& describePiece = {});
   absl::Status dump(char* buffer, size_t length, int (*callback)(const struct nlmsghdr*, void*),
                     void* data);
 

@@ -102,7 +102,7 @@ void changedPorts(const std::vector<ServicePortInfo>& before,
 // sets (KUBE-SEP-*) and map elements.
 bool onlyServiceObjects(const RulesetDiff& d) {
   auto serviceChain = [](const std::string& name) { return isServiceChainName(name); };
-  auto serviceSet = [](const std::string& name) { return name.rfind("KUBE-SEP-", 0) == 0; };
+  auto serviceSet = [](const std::string& name) { return isAffinitySetName(name); };
   for (const Chain& c : d.chainsToAdd)
     if (!serviceChain(c.name))
       return false;
@@ -133,9 +133,7 @@ bool onlyServiceObjects(const RulesetDiff& d) {
 // before and after, is the diff of the whole table. Anything else in that diff
 // would mean the assumption broke: then nullopt, and the caller rebuilds fully.
 std::optional<Proxier::ServiceDiff> Proxier::serviceDiff(
-    const std::vector<ServicePortInfo>& before, const std::vector<ServicePortInfo>& after) const {
-  std::vector<ServicePortInfo> was, now;
-  changedPorts(before, after, was, now);
+    const std::vector<ServicePortInfo>& was, const std::vector<ServicePortInfo>& now) const {
   ServiceDiff out;
   if (was.empty() && now.empty())
     return out;
@@ -183,9 +181,13 @@ SyncRecord Proxier::syncProxyRules(bool periodic) {
     }
   }
 
+  // Unless rebuilding, the ports that differ from the last successful sync,
+  // before and after: all that a diff and the UDP conntrack cleanup look at.
+  std::vector<ServicePortInfo> was, now;
   std::optional<ServiceDiff> change;
   if (!full) {
-    change = serviceDiff(lastPorts_, ports.ports);
+    changedPorts(lastPorts_, ports.ports, was, now);
+    change = serviceDiff(was, now);
     if (!change) {
       spdlog::warn("proxier: a service change touched shared objects; rebuilding the table");
       full = true;
@@ -194,21 +196,19 @@ SyncRecord Proxier::syncProxyRules(bool periodic) {
 
   absl::Status status;
   if (full) {
-    Ruleset desired = buildRuleset(ports.ports, options_.node);
-    status = writer_.apply(desired, nullptr);
+    FullRebuildSummary summary;
+    status = writer_.applyFull(ports.ports, options_.node, summary);
     if (status.ok()) {
       Applied a;
-      a.request = readBackRequestFor(desired);
-      a.expected = expectedTableState(desired, a.request);
-      for (const Chain& c : desired.chains)
-        a.rules += c.rules.size();
-      a.chains = desired.chains.size();
+      a.request = readBackRequestFor(summary.rest);
+      a.expected = summary.expected(a.request);
+      a.rules = summary.rules();
+      a.chains = summary.chains();
       applied_ = std::move(a);
     }
-    // A full build allocates the whole ruleset (over 100 MB at 10,000 services),
-    // freed right here; glibc keeps freed heap pages mapped unless asked, so the
-    // proxier would sit at its peak size for good.
-    desired = Ruleset{};
+    // A full rebuild allocates a 100 MB batch at 10,000 services, freed by now;
+    // glibc keeps freed heap pages mapped unless asked, so the proxier would sit
+    // at its peak size for good.
     malloc_trim(0);
   } else if (!change->diff.empty()) {
     // With a diff the writer reads only the table's family and name.
@@ -246,7 +246,9 @@ SyncRecord Proxier::syncProxyRules(bool periodic) {
     record.rulesProgrammed = applied_->rules;
     record.chainsProgrammed = applied_->chains;
     if (conntrack_ != nullptr) {
-      ConntrackCleanup cleanup = conntrackCleanupFor(lastPorts_, ports.ports);
+      // Ports that did not change add nothing to the cleanup.
+      ConntrackCleanup cleanup =
+          full ? conntrackCleanupFor(lastPorts_, ports.ports) : conntrackCleanupFor(was, now);
       if (!cleanup.empty()) {
         absl::StatusOr<size_t> deleted = conntrack_->deleteUdpEntries(cleanup);
         if (deleted.ok())

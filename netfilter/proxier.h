@@ -96,8 +96,9 @@ class Proxier {
     RulesetDiff diff{};
     std::ptrdiff_t rulesDelta = 0;
   };
-  std::optional<ServiceDiff> serviceDiff(const std::vector<ServicePortInfo>& before,
-                                         const std::vector<ServicePortInfo>& after) const;
+  // The diff between the rulesets of the changed ports, before and after.
+  std::optional<ServiceDiff> serviceDiff(const std::vector<ServicePortInfo>& was,
+                                         const std::vector<ServicePortInfo>& now) const;
   void requestSync();
   void schedule();
   void onTimer();

@@ -37,6 +37,49 @@ TableState expectedTableState(const Ruleset& ruleset, const ReadBackRequest& req
   return t;
 }
 
+size_t FullRebuildSummary::rules() const {
+  size_t n = portRules;
+  for (const Chain& c : rest.chains)
+    n += c.rules.size();
+  return n;
+}
+
+TableState FullRebuildSummary::expected(const ReadBackRequest& request) const {
+  TableState t = expectedTableState(rest, request);
+  t.objects += static_cast<uint32_t>(portChains + portSets);
+  return t;
+}
+
+FullRebuildSummary summarizeFullRebuild(const Ruleset& whole) {
+  FullRebuildSummary s;
+  s.rest.family = whole.family;
+  s.rest.table = whole.table;
+  for (const Chain& c : whole.chains) {
+    if (isServiceChainName(c.name)) {
+      ++s.portChains;
+      s.portRules += c.rules.size();
+    } else {
+      s.rest.chains.push_back(c);
+    }
+  }
+  for (const Set& set : whole.sets) {
+    if (isAffinitySetName(set.name))
+      ++s.portSets;
+    else
+      s.rest.sets.push_back(set);
+  }
+  return s;
+}
+
+absl::Status RuleWriter::applyFull(const std::vector<ServicePortInfo>& ports,
+                                   const NodeSettings& node, FullRebuildSummary& summary) {
+  const Ruleset whole = buildRuleset(ports, node);
+  absl::Status status = apply(whole, nullptr);
+  if (status.ok())
+    summary = summarizeFullRebuild(whole);
+  return status;
+}
+
 std::string describeDrift(const TableState& expected, const TableState& actual) {
   if (expected == actual)
     return "";

@@ -56,6 +56,26 @@ TableState expectedTableState(const Ruleset& ruleset, const ReadBackRequest& req
 // "chain KUBE-SERVICES has 0 rules, expected 3", ... Empty when equal.
 std::string describeDrift(const TableState& expected, const TableState& actual);
 
+// What a whole-table rebuild by applyFull() programmed, for the sync loop's
+// drift check and metrics, without the per-port chains themselves: `rest` is
+// the ruleset's part that buildRulesetByPort() returns (base and global chains,
+// the maps with all their elements); the counts cover every port's piece.
+struct FullRebuildSummary {
+  Ruleset rest{};
+  size_t portChains = 0;
+  size_t portSets = 0;
+  size_t portRules = 0;
+
+  size_t chains() const { return rest.chains.size() + portChains; }
+  size_t rules() const;
+  // The expected read-back of the sentinels (readBackRequestFor(rest)).
+  TableState expected(const ReadBackRequest& request) const;
+};
+
+// The summary of a whole ruleset: per-port chains (isServiceChainName) and
+// affinity sets counted, the rest copied.
+FullRebuildSummary summarizeFullRebuild(const Ruleset& whole);
+
 // Thread-safety: none; one sync loop owns a writer.
 class RuleWriter {
  public:
@@ -70,6 +90,12 @@ class RuleWriter {
   // kPermissionDenied without CAP_NET_ADMIN, kInternal otherwise; the message
   // names the object (chain, rule with its nft text, set, element) that failed.
   virtual absl::Status apply(const Ruleset& desired, const RulesetDiff* diff) = 0;
+  // Rebuild the whole table as buildRuleset(ports, node) describes it, in one
+  // transaction, as apply(desired, nullptr) would; fills `summary` on success.
+  // This default builds the whole ruleset first; the netlink writer sends each
+  // port's piece as soon as it is built (buildRulesetByPort) and never holds it all.
+  virtual absl::Status applyFull(const std::vector<ServicePortInfo>& ports,
+                                 const NodeSettings& node, FullRebuildSummary& summary);
   // Remove kubenode's table (no error when absent).
   virtual absl::Status cleanup() = 0;
   // A cheap structural read-back of the table (see ReadBackRequest).

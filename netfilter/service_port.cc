@@ -3,8 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <map>
-#include <set>
 #include <tuple>
 
 #include "absl/status/status.h"
@@ -138,31 +136,40 @@ ServicePorts buildServicePorts(const std::vector<api::Service>& services,
                                std::string_view nodeName) {
   ServicePorts out;
 
-  // Slices by service, in name order so that duplicates resolve the same way every sync.
-  std::map<std::string, std::vector<const api::EndpointSlice*>> slicesByService;
+  // Slices by service, in name order so that duplicates resolve the same way every
+  // sync. (Pointers sorted once rather than a map of vectors keyed by strings: at
+  // 10,000 services this runs on every sync.)
+  struct SliceRef {
+    std::string_view ns, service, name;
+    const api::EndpointSlice* slice;
+  };
+  std::vector<SliceRef> sliceRefs;
+  sliceRefs.reserve(slices.size());
   for (const api::EndpointSlice& s : slices) {
     auto it = s.metadata.labels.find(std::string(kServiceNameLabel));
     if (it == s.metadata.labels.end())
       continue;  // not managed for a service
-    std::string where = fmt::format("EndpointSlice {}/{}", s.metadata.namespace_, s.metadata.name);
     if (s.addressType != "IPv4") {
       if (s.addressType != "IPv6") {
         out.warnings.push_back(
-            fmt::format("{}: addressType: unsupported value \"{}\"", where, s.addressType));
+            fmt::format("EndpointSlice {}/{}: addressType: unsupported value "
+                        "\"{}\"",
+                        s.metadata.namespace_, s.metadata.name, s.addressType));
       }
       continue;  // the ip table serves IPv4 only
     }
-    slicesByService[svcKey(s.metadata.namespace_, it->second)].push_back(&s);
+    sliceRefs.push_back({s.metadata.namespace_, it->second, s.metadata.name, &s});
   }
-  for (auto& [key, list] : slicesByService) {
-    std::sort(list.begin(), list.end(),
-              [](const auto* a, const auto* b) { return a->metadata.name < b->metadata.name; });
-  }
+  auto sliceKey = [](const SliceRef& r) { return std::tie(r.ns, r.service, r.name); };
+  std::sort(sliceRefs.begin(), sliceRefs.end(),
+            [&](const SliceRef& a, const SliceRef& b) { return sliceKey(a) < sliceKey(b); });
+  std::vector<const api::EndpointSlice*> svcSlices;
 
   for (const api::Service& svc : services) {
     const std::string& ns = svc.metadata.namespace_;
     const std::string& name = svc.metadata.name;
-    std::string where = fmt::format("Service {}/{}", ns, name);
+    // Only for warnings: formatted when one is written.
+    auto where = [&] { return fmt::format("Service {}/{}", ns, name); };
     if (svc.spec.type == "ExternalName")
       continue;
     const std::string& clusterIPText =
@@ -175,7 +182,7 @@ ServicePorts buildServicePorts(const std::vector<api::Service>& services,
     if (!clusterIP.ok()) {
       // An IPv6 service is not an error, only not this table's business.
       if (clusterIPText.find(':') == std::string::npos) {
-        out.warnings.push_back(fmt::format("{}: spec.clusterIP: {}", where,
+        out.warnings.push_back(fmt::format("{}: spec.clusterIP: {}", where(),
                                            std::string(clusterIP.status().message())));
       }
       continue;
@@ -188,7 +195,7 @@ ServicePorts buildServicePorts(const std::vector<api::Service>& services,
       if (ip.ok()) {
         base.externalIPs.push_back(*ip);
       } else if (svc.spec.externalIPs[i].find(':') == std::string::npos) {
-        out.warnings.push_back(fmt::format("{}: spec.externalIPs[{}]: {}", where, i,
+        out.warnings.push_back(fmt::format("{}: spec.externalIPs[{}]: {}", where(), i,
                                            std::string(ip.status().message())));
       }
     }
@@ -200,7 +207,7 @@ ServicePorts buildServicePorts(const std::vector<api::Service>& services,
       if (ip.ok()) {
         base.loadBalancerIPs.push_back(*ip);
       } else if (text.find(':') == std::string::npos) {
-        out.warnings.push_back(fmt::format("{}: status.loadBalancer.ingress[{}].ip: {}", where, i,
+        out.warnings.push_back(fmt::format("{}: status.loadBalancer.ingress[{}].ip: {}", where(), i,
                                            std::string(ip.status().message())));
       }
     }
@@ -209,7 +216,7 @@ ServicePorts buildServicePorts(const std::vector<api::Service>& services,
       if (c.ok()) {
         base.loadBalancerSourceRanges.push_back(*c);
       } else if (svc.spec.loadBalancerSourceRanges[i].find(':') == std::string::npos) {
-        out.warnings.push_back(fmt::format("{}: spec.loadBalancerSourceRanges[{}]: {}", where, i,
+        out.warnings.push_back(fmt::format("{}: spec.loadBalancerSourceRanges[{}]: {}", where(), i,
                                            std::string(c.status().message())));
       }
     }
@@ -228,18 +235,27 @@ ServicePorts buildServicePorts(const std::vector<api::Service>& services,
     }
     base.internalPolicyLocal = svc.spec.internalTrafficPolicy.value_or("") == "Local";
 
-    const auto& svcSlices = slicesByService[svcKey(ns, name)];
+    svcSlices.clear();
+    {
+      const SliceRef probe{ns, name, {}, nullptr};
+      auto it = std::lower_bound(sliceRefs.begin(), sliceRefs.end(), probe,
+                                 [](const SliceRef& a, const SliceRef& b) {
+                                   return std::tie(a.ns, a.service) < std::tie(b.ns, b.service);
+                                 });
+      for (; it != sliceRefs.end() && it->ns == ns && it->service == name; ++it)
+        svcSlices.push_back(it->slice);
+    }
     for (size_t pi = 0; pi < svc.spec.ports.size(); ++pi) {
       const api::ServicePort& sp = svc.spec.ports[pi];
       absl::StatusOr<Protocol> proto = parseProtocol(sp.protocol);
       if (!proto.ok()) {
-        out.warnings.push_back(fmt::format("{}: spec.ports[{}].protocol: {}", where, pi,
+        out.warnings.push_back(fmt::format("{}: spec.ports[{}].protocol: {}", where(), pi,
                                            std::string(proto.status().message())));
         continue;
       }
       if (sp.port <= 0 || sp.port > 65535 || sp.nodePort < 0 || sp.nodePort > 65535) {
         out.warnings.push_back(
-            fmt::format("{}: spec.ports[{}]: port and nodePort must be 1-65535", where, pi));
+            fmt::format("{}: spec.ports[{}]: port and nodePort must be 1-65535", where(), pi));
         continue;
       }
       ServicePortInfo info = base;
@@ -250,7 +266,6 @@ ServicePorts buildServicePorts(const std::vector<api::Service>& services,
       info.externalPolicyLocal =
           info.externallyAccessible() && svc.spec.externalTrafficPolicy == "Local";
 
-      std::set<std::pair<Ipv4Addr, uint16_t>> seen;
       for (const api::EndpointSlice* slice : svcSlices) {
         for (const api::EndpointPort& ep : slice->ports) {
           if (ep.name.value_or("") != sp.name)
@@ -273,14 +288,18 @@ ServicePorts buildServicePorts(const std::vector<api::Service>& services,
                   slice->metadata.name, ei, std::string(ip.status().message())));
               continue;
             }
-            uint16_t port = static_cast<uint16_t>(*ep.port);
-            if (!seen.insert({*ip, port}).second)
-              continue;
-            info.endpoints.push_back(makeEndpoint(*ip, port, e, nodeName));
+            info.endpoints.push_back(
+                makeEndpoint(*ip, static_cast<uint16_t>(*ep.port), e, nodeName));
           }
         }
       }
-      std::sort(info.endpoints.begin(), info.endpoints.end(), endpointLess);
+      // One endpoint per address and port: the first seen (slices in name order).
+      std::stable_sort(info.endpoints.begin(), info.endpoints.end(), endpointLess);
+      info.endpoints.erase(std::unique(info.endpoints.begin(), info.endpoints.end(),
+                                       [](const EndpointInfo& a, const EndpointInfo& b) {
+                                         return a.ip == b.ip && a.port == b.port;
+                                       }),
+                           info.endpoints.end());
       out.ports.push_back(std::move(info));
     }
   }

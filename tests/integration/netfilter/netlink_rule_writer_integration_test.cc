@@ -18,8 +18,10 @@ namespace kubenode::netfilter {
 namespace {
 
 using testing::everyFeature;
+using testing::everyFeatureInput;
 using ::testing::HasSubstr;
 using testing::manyServices;
+using testing::manyServicesInput;
 using testing::normalizedListing;
 using testing::normalizedRender;
 using testing::run;
@@ -46,6 +48,59 @@ TEST_F(NetlinkRuleWriterTest, FullApplyProgramsExactlyWhatRenderPrints) {
     EXPECT_EQ(normalizedListing(), normalizedRender(r));
     EXPECT_TRUE(writer_->lastApplyStats().full);
   }
+}
+
+// The daemon's rebuild streams each port's piece into the batch as it is built;
+// the kernel must end up with exactly buildRuleset()'s table, and the summary
+// must predict the read-back and the counts.
+TEST_F(NetlinkRuleWriterTest, StreamedFullRebuildProgramsExactlyWhatRenderPrints) {
+  run("nft add table ip kubenode");
+  run("nft add chain ip kubenode STRAY");  // replaced, as by any full rebuild
+  for (const testing::RulesetInput& in :
+       {everyFeatureInput(), manyServicesInput(3, 3), manyServicesInput(40, 5)}) {
+    FullRebuildSummary summary;
+    absl::Status s = writer_->applyFull(in.ports, in.node, summary);
+    ASSERT_TRUE(s.ok()) << s;
+    const Ruleset whole = buildRuleset(in.ports, in.node);
+    EXPECT_EQ(normalizedListing(), normalizedRender(whole));
+    EXPECT_TRUE(writer_->lastApplyStats().full);
+
+    const FullRebuildSummary want = summarizeFullRebuild(whole);
+    EXPECT_EQ(summary.chains(), whole.chains.size());
+    EXPECT_EQ(summary.rules(), want.rules());
+    const ReadBackRequest req = readBackRequestFor(summary.rest);
+    EXPECT_EQ(req.chains, readBackRequestFor(whole).chains);
+    auto state = writer_->readBack(req);
+    ASSERT_TRUE(state.ok()) << state.status();
+    EXPECT_EQ(*state, summary.expected(req)) << describeDrift(summary.expected(req), *state);
+    EXPECT_EQ(summary.expected(req), expectedTableState(whole, req));
+  }
+}
+
+// Pure builders give the kernel nothing to refuse but its own limits, so the
+// naming of a failed piece message is checked directly: message k of a piece is
+// its k-th set, then chain, then rule, in the order the writer sends them.
+TEST(StreamedRebuildErrors, APieceMessageIsNamedByBuildingThePieceAgain) {
+  testing::RulesetInput in = manyServicesInput(3, 2);
+  ServicePortInfo port = in.ports[1];
+  port.sessionAffinityClientIP = true;  // two affinity sets, then chains, then rules
+  Ruleset piece;
+  buildRulesetByPort({port}, in.node, [&](size_t, Ruleset&& p) { piece = std::move(p); });
+  ASSERT_EQ(piece.sets.size(), 2u);
+  ASSERT_EQ(piece.chains.size(), 3u);  // KUBE-SVC and two KUBE-SEP
+  using internal::describePieceMessage;
+  EXPECT_EQ(describePieceMessage(port, in.node, 1), "add set " + piece.sets[1].name);
+  EXPECT_EQ(describePieceMessage(port, in.node, 2), "add chain " + piece.chains[0].name);
+  const Chain& svc = piece.chains[0];
+  EXPECT_EQ(describePieceMessage(port, in.node, 5),
+            fmt::format("rule 1 of chain {} ({})", svc.name, renderRule(svc.rules[0])));
+  const Chain& sep = piece.chains[2];
+  const uint32_t last =
+      5 +
+      static_cast<uint32_t>(svc.rules.size() + piece.chains[1].rules.size() + sep.rules.size()) - 1;
+  EXPECT_EQ(describePieceMessage(port, in.node, last),
+            fmt::format("rule {} of chain {} ({})", sep.rules.size(), sep.name,
+                        renderRule(sep.rules.back())));
 }
 
 TEST_F(NetlinkRuleWriterTest, FullApplyReplacesWhateverTheTableHeld) {

@@ -16,7 +16,13 @@
 
 namespace kubenode::netfilter::testing {
 
-inline Ruleset everyFeature() {
+// The service ports and node settings a ruleset is built from.
+struct RulesetInput {
+  std::vector<ServicePortInfo> ports{};
+  NodeSettings node{};
+};
+
+inline RulesetInput everyFeatureInput() {
   NodeSettings node = testing::testNode();
   std::vector<api::Service> services = {
       makeService("ns1", "svc1", "172.30.0.41"),
@@ -55,12 +61,17 @@ inline Ruleset everyFeature() {
       makeSlice("ns5", "svc5", {{"10.180.0.7"}}),
       makeSlice("ns6", "svc6", {{"10.180.0.8", "node-b"}}),
   };
-  return build(services, slices, node);
+  return {buildServicePorts(services, slices, node.nodeName).ports, node};
+}
+
+inline Ruleset everyFeature() {
+  const RulesetInput in = everyFeatureInput();
+  return buildRuleset(in.ports, in.node);
 }
 
 // `services` ClusterIP services ns<i>/svc<i> (172.30.x.y) with `endpoints` endpoints each
 // (10.x.y.z), kube-proxy's test vocabulary; `mutate` may edit the slices first.
-inline Ruleset manyServices(
+inline RulesetInput manyServicesInput(
     int services, int endpoints,
     const std::function<void(std::vector<api::EndpointSlice>&)>& mutate = {}) {
   std::vector<api::Service> svcs;
@@ -75,7 +86,15 @@ inline Ruleset manyServices(
   }
   if (mutate)
     mutate(slices);
-  return build(svcs, slices);
+  const NodeSettings node = testNode();
+  return {buildServicePorts(svcs, slices, node.nodeName).ports, node};
+}
+
+inline Ruleset manyServices(
+    int services, int endpoints,
+    const std::function<void(std::vector<api::EndpointSlice>&)>& mutate = {}) {
+  const RulesetInput in = manyServicesInput(services, endpoints, mutate);
+  return buildRuleset(in.ports, in.node);
 }
 
 }  // namespace kubenode::netfilter::testing

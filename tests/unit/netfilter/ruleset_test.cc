@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "netfilter/chain_names.h"
 #include "netfilter/render.h"
+#include "netfilter/rule_writer.h"
 #include "tests/unit/netfilter/fixtures.h"
 
 namespace kubenode::netfilter {
@@ -421,6 +424,78 @@ TEST(RulesetTest, DuplicateExternalIPKeepsTheFirstService) {
   ASSERT_EQ(e.size(), 3u);
   EXPECT_EQ(e[2], "192.168.99.1 . tcp . 80 comment \"ns1/a:p80 external IP\" : jump KUBE-EXT-" +
                       chainNameHash("ns1/a:p80", "tcp"));
+}
+
+// The streamed full rebuild relies on three facts: pieces plus the rest are the
+// whole ruleset, a piece depends only on its own port, and the rest's chains and
+// sets (not their elements) do not depend on the ports at all.
+TEST(RulesetTest, ByPortPiecesAndTheRestAreTheWholeRuleset) {
+  const NodeSettings node = testing::testNode();
+  std::vector<api::Service> services = {
+      makeService("ns1", "svc1", "172.30.0.41"),
+      makeService("ns2", "svc2", "172.30.0.42",
+                  [](api::Service& s) {
+                    s.spec.type = "LoadBalancer";
+                    s.spec.externalTrafficPolicy = "Local";
+                    s.spec.ports[0].nodePort = 3001;
+                    s.status.loadBalancer.ingress = {{.ip = "1.2.3.4"}};
+                    s.spec.loadBalancerSourceRanges = {"203.0.113.0/25"};
+                  }),
+      makeService("ns3", "svc3", "172.30.0.43",
+                  [](api::Service& s) { s.spec.sessionAffinity = "ClientIP"; }),
+      makeService("ns4", "svc4", "172.30.0.44"),
+  };
+  std::vector<api::EndpointSlice> slices = {
+      makeSlice("ns1", "svc1", {{"10.180.0.1"}, {"10.180.0.2"}}),
+      makeSlice("ns2", "svc2", {{"10.180.0.2", "node-a"}, {"10.180.0.4", "node-b"}}),
+      makeSlice("ns3", "svc3", {{"10.180.0.5"}, {"10.180.0.6"}}),
+  };
+  const std::vector<ServicePortInfo> ports =
+      buildServicePorts(services, slices, node.nodeName).ports;
+  const Ruleset whole = buildRuleset(ports, node);
+
+  std::vector<Ruleset> pieces(ports.size());
+  std::vector<size_t> seen;
+  Ruleset rest = buildRulesetByPort(ports, node, [&](size_t i, Ruleset&& piece) {
+    seen.push_back(i);
+    pieces[i] = std::move(piece);
+  });
+  EXPECT_EQ(seen, (std::vector<size_t>{0, 1, 2, 3}));
+
+  // Together: the same chains and sets as the whole ruleset.
+  Ruleset together = rest;
+  for (const Ruleset& p : pieces) {
+    together.chains.insert(together.chains.end(), p.chains.begin(), p.chains.end());
+    together.sets.insert(together.sets.end(), p.sets.begin(), p.sets.end());
+    for (const Chain& c : p.chains)
+      EXPECT_TRUE(isServiceChainName(c.name)) << c.name;
+    for (const Set& s : p.sets)
+      EXPECT_TRUE(isAffinitySetName(s.name)) << s.name;
+  }
+  auto byName = [](auto& v) {
+    std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  };
+  Ruleset expected = whole;
+  byName(together.chains);
+  byName(together.sets);
+  byName(expected.chains);
+  byName(expected.sets);
+  EXPECT_EQ(together, expected);
+  EXPECT_EQ(rest, summarizeFullRebuild(whole).rest);
+
+  // A piece again from its port alone.
+  buildRulesetByPort({ports[2]}, node, [&](size_t i, Ruleset&& piece) {
+    EXPECT_EQ(i, 0u);
+    EXPECT_EQ(piece, pieces[2]);
+  });
+  // The rest's objects without any port.
+  const Ruleset none = buildRuleset({}, node);
+  ASSERT_EQ(none.chains.size(), rest.chains.size());
+  for (size_t i = 0; i < none.chains.size(); ++i)
+    EXPECT_EQ(none.chains[i], rest.chains[i]);
+  ASSERT_EQ(none.sets.size(), rest.sets.size());
+  for (size_t i = 0; i < none.sets.size(); ++i)
+    EXPECT_EQ(none.sets[i].name, rest.sets[i].name);
 }
 
 }  // namespace
