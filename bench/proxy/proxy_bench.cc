@@ -351,8 +351,8 @@ int run(const std::vector<int>& sizes, int endpoints, int cap, bool peers, int c
       fmt::print("kubenode table:            {} chains, {} rules\n", r.chainsProgrammed,
                  r.rulesProgrammed);
       fmt::print(
-          "kubenode full sync:        {:.3f} s (compute {:.3f} s, batch build {:.3f} s, "
-          "kernel {:.3f} s; {} messages, {:.1f} MB, one transaction)\n",
+          "kubenode full sync:        {:.3f} s (service ports {:.3f} s, rules streamed into the "
+          "batch {:.3f} s, kernel {:.3f} s; {} messages, {:.1f} MB, one transaction)\n",
           full, full - full_stats.buildSeconds - full_stats.kernelSeconds, full_stats.buildSeconds,
           full_stats.kernelSeconds, full_stats.messages, full_stats.bytes / 1e6);
       fmt::print(
