@@ -16,54 +16,6 @@
 
 namespace kubenode::netfilter::testing {
 
-// The service ports and node settings a ruleset is built from.
-struct RulesetInput {
-  std::vector<ServicePortInfo> ports{};
-  NodeSettings node{};
-};
-
-inline RulesetInput everyFeatureInput() {
-  NodeSettings node = testing::testNode();
-  std::vector<api::Service> services = {
-      makeService("ns1", "svc1", "172.30.0.41"),
-      makeService("ns2", "svc2", "172.30.0.42",
-                  [](api::Service& s) {
-                    s.spec.type = "LoadBalancer";
-                    s.spec.externalTrafficPolicy = "Local";
-                    s.spec.externalIPs = {"192.168.99.22"};
-                    s.spec.ports[0].nodePort = 3001;
-                    s.status.loadBalancer.ingress = {{.ip = "1.2.3.4"}};
-                  }),
-      makeService("ns3", "svc3", "172.30.0.43",
-                  [](api::Service& s) {
-                    s.spec.sessionAffinity = "ClientIP";
-                    s.spec.sessionAffinityConfig =
-                        api::SessionAffinityConfig{api::ClientIPConfig{300}};
-                  }),
-      makeService("ns4", "svc4", "172.30.0.44"),  // no endpoints: rejected
-      makeService("ns5", "svc5", "172.30.0.45",
-                  [](api::Service& s) {
-                    s.spec.type = "LoadBalancer";
-                    s.spec.ports[0].nodePort = 3002;
-                    s.status.loadBalancer.ingress = {{.ip = "5.6.7.8"}};
-                    s.spec.loadBalancerSourceRanges = {"203.0.113.0/25"};
-                  }),
-      makeService("ns6", "svc6", "172.30.0.46",
-                  [](api::Service& s) {
-                    s.spec.type = "NodePort";
-                    s.spec.ports[0].nodePort = 3003;
-                  }),
-  };
-  std::vector<api::EndpointSlice> slices = {
-      makeSlice("ns1", "svc1", {{"10.180.0.1"}, {"10.180.0.2"}, {"10.180.0.3"}}),
-      makeSlice("ns2", "svc2", {{"10.180.0.2", "node-a"}, {"10.180.0.4", "node-b"}}),
-      makeSlice("ns3", "svc3", {{"10.180.0.5"}, {"10.180.0.6"}}),
-      makeSlice("ns5", "svc5", {{"10.180.0.7"}}),
-      makeSlice("ns6", "svc6", {{"10.180.0.8", "node-b"}}),
-  };
-  return {buildServicePorts(services, slices, node.nodeName).ports, node};
-}
-
 inline Ruleset everyFeature() {
   const RulesetInput in = everyFeatureInput();
   return buildRuleset(in.ports, in.node);
