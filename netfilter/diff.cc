@@ -17,6 +17,8 @@ bool referencesSet(const Chain& c, const std::string& set) {
     for (const Match& m : r.matches) {
       if (const auto* s = std::get_if<SetMatch>(&m); s && s->set == set)
         return true;
+      if (const auto* s = std::get_if<KeySetMatch>(&m); s && s->set == set)
+        return true;
     }
     for (const Statement& st : r.statements) {
       if (const auto* u = std::get_if<SetUpdateStatement>(&st); u && u->set == set)

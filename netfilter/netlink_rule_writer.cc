@@ -10,6 +10,7 @@
 #include <libnftnl/table.h>
 #include <libnftnl/udata.h>
 #include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
@@ -270,6 +271,8 @@ void emitL4Proto(Exprs& x, Protocol p) {
   x.cmp(NFT_CMP_EQ, NFT_REG_1, &proto, 1);
 }
 
+void emitKey(Exprs& x, const std::vector<KeyField>& key);
+
 void emitMatch(Exprs& x, const Match& match) {
   std::visit(Overloaded{
                  [&](const IpMatch& m) { emitIpMatch(x, m); },
@@ -309,6 +312,19 @@ void emitMatch(Exprs& x, const Match& match) {
                  //   lookup reg 1 set KUBE-SEP-X
                  [&](const SetMatch& m) {
                    x.payload(NFT_PAYLOAD_NETWORK_HEADER, addrOffset(m.direction), 4, NFT_REG_1);
+                   x.lookup(m.set, false);
+                 },
+                 // `ct status dnat` -> ct load status => reg 1; bitwise & 0x20 ^ 0; cmp neq 0
+                 [&](const CtStatusDnatMatch&) {
+                   x.ctLoad(NFT_CT_STATUS);
+                   x.bitwiseU32(IPS_DST_NAT, 0);
+                   x.cmpU32(NFT_CMP_NEQ, 0);
+                 },
+                 // `ip saddr . ip daddr @hairpin-endpoints` -> payload load 4b @ network
+                 //   header + 12 => reg 1; payload load 4b @ network header + 16 => reg 9;
+                 //   lookup reg 1 set hairpin-endpoints
+                 [&](const KeySetMatch& m) {
+                   emitKey(x, m.key);
                    x.lookup(m.set, false);
                  },
              },
@@ -355,17 +371,17 @@ uint32_t keyFieldLength(KeyField f) {
   return 4;
 }
 
-// `ip daddr . meta l4proto . th dport vmap @service-ips` ->
+// Loads a lookup key into registers from reg 1 on:
+// `ip daddr . meta l4proto . th dport` ->
 //   payload load 4b @ network header + 16 => reg 1
 //   meta load l4proto => reg 9
 //   payload load 2b @ transport header + 2 => reg 10
-//   lookup reg 1 set service-ips dreg 0
 // A concatenation gives every field a whole number of 32-bit registers (the
 // kernel's set key layout), so field i after the first goes to
 // NFT_REG32_00 + (its byte offset / 4); the first uses NFT_REG_1 as nft does.
-void emitVmap(Exprs& x, const VmapVerdict& v) {
+void emitKey(Exprs& x, const std::vector<KeyField>& key) {
   uint32_t offset = 0;
-  for (KeyField f : v.key) {
+  for (KeyField f : key) {
     const uint32_t reg = offset == 0 ? static_cast<uint32_t>(NFT_REG_1)
                                      : static_cast<uint32_t>(NFT_REG32_00) + offset / 4;
     switch (f) {
@@ -384,6 +400,12 @@ void emitVmap(Exprs& x, const VmapVerdict& v) {
     }
     offset += (keyFieldLength(f) + 3) / 4 * 4;
   }
+}
+
+// `ip daddr . meta l4proto . th dport vmap @service-ips` -> the key as above;
+//   lookup reg 1 set service-ips dreg 0
+void emitVmap(Exprs& x, const VmapVerdict& v) {
+  emitKey(x, v.key);
   x.lookup(v.map, true);
 }
 

@@ -11,6 +11,7 @@
 #include <libnftnl/trace.h>
 #include <libnftnl/udata.h>
 #include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
@@ -416,7 +417,18 @@ std::string ruleComment(const nftnl_rule* r) {
 // and its trace table emit (payload/meta/ct/fib/numgen loads, bitwise, cmp, lookup,
 // dynset, immediate, nat, masq, reject, counter) and shows any other as "[name]".
 
-enum class ValueKind { kRaw, kIp, kPort, kProto, kMark, kFibType, kCtState, kNumber, kConst };
+enum class ValueKind {
+  kRaw,
+  kIp,
+  kPort,
+  kProto,
+  kMark,
+  kFibType,
+  kCtState,
+  kCtStatus,
+  kNumber,
+  kConst
+};
 
 struct RegValue {
   std::string text{};  // "ip daddr", "meta mark | 0x00004000"
@@ -483,6 +495,20 @@ std::string ctStateNames(uint32_t bits) {
       {1, "invalid"}, {2, "established"}, {4, "related"}, {8, "new"}, {64, "untracked"}};
   std::vector<std::string> names;
   for (auto [bit, name] : kStates) {
+    if (bits & bit)
+      names.emplace_back(name);
+  }
+  return names.empty() ? fmt::format("0x{:x}", bits) : fmt::format("{}", fmt::join(names, ","));
+}
+
+// The names nft gives `ct status` bits (enum ip_conntrack_status).
+std::string ctStatusNames(uint32_t bits) {
+  static constexpr std::pair<uint32_t, const char*> kStatus[] = {
+      {IPS_EXPECTED, "expected"},   {IPS_SEEN_REPLY, "seen-reply"}, {IPS_ASSURED, "assured"},
+      {IPS_CONFIRMED, "confirmed"}, {IPS_SRC_NAT, "snat"},          {IPS_DST_NAT, "dnat"},
+      {IPS_DYING, "dying"}};
+  std::vector<std::string> names;
+  for (auto [bit, name] : kStatus) {
     if (bits & bit)
       names.emplace_back(name);
   }
@@ -567,10 +593,13 @@ class RuleDecoder {
                                                 : std::to_string(k);
       parts_.push_back(fmt::format("meta {} set {}", key, value));
     } else if (name == "ct" && has(e, NFTNL_EXPR_CT_DREG)) {
-      bool state = u32(e, NFTNL_EXPR_CT_KEY) == NFT_CT_STATE;
-      load(u32(e, NFTNL_EXPR_CT_DREG),
-           RegValue{.text = state ? "ct state" : fmt::format("ct {}", u32(e, NFTNL_EXPR_CT_KEY)),
-                    .kind = state ? ValueKind::kCtState : ValueKind::kRaw});
+      const uint32_t k = u32(e, NFTNL_EXPR_CT_KEY);
+      RegValue v{.text = fmt::format("ct {}", k), .kind = ValueKind::kRaw};
+      if (k == NFT_CT_STATE)
+        v.text = "ct state", v.kind = ValueKind::kCtState;
+      else if (k == NFT_CT_STATUS)
+        v.text = "ct status", v.kind = ValueKind::kCtStatus;
+      load(u32(e, NFTNL_EXPR_CT_DREG), v);
     } else if (name == "fib") {
       uint32_t flags = u32(e, NFTNL_EXPR_FIB_FLAGS);
       std::string dir = (flags & NFTA_FIB_F_SADDR) ? "saddr" : "daddr";
@@ -593,7 +622,7 @@ class RuleDecoder {
         if (v.kind == ValueKind::kIp && mlen == 4) {
           uint32_t m = uint32_t{mask[0]} << 24 | mask[1] << 16 | mask[2] << 8 | mask[3];
           v.prefix = std::popcount(m);
-        } else if (v.kind == ValueKind::kCtState) {
+        } else if (v.kind == ValueKind::kCtState || v.kind == ValueKind::kCtStatus) {
           v.ctMask = hostU32(mask, mlen);
         } else {
           uint32_t m = hostU32(mask, mlen), b = hostU32(x, xlen);
@@ -619,6 +648,11 @@ class RuleDecoder {
       if (v->kind == ValueKind::kCtState && v->ctMask != 0) {
         parts_.push_back(fmt::format("{} {}{}", v->text, op == NFT_CMP_EQ ? "!= " : "",
                                      ctStateNames(v->ctMask)));
+        return;
+      }
+      if (v->kind == ValueKind::kCtStatus && v->ctMask != 0) {
+        parts_.push_back(fmt::format("{} {}{}", v->text, op == NFT_CMP_EQ ? "!= " : "",
+                                     ctStatusNames(v->ctMask)));
         return;
       }
       static constexpr const char* kOps[] = {"", "!= ", "< ", "<= ", "> ", ">= "};

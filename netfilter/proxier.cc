@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <map>
 #include <tuple>
 
 #include "netfilter/chain_names.h"
@@ -142,6 +143,31 @@ std::optional<Proxier::ServiceDiff> Proxier::serviceDiff(
   out.diff = diffRulesets(old, fresh);
   if (!onlyServiceObjects(out.diff))
     return std::nullopt;
+  // The two partial rulesets know only their own ports' hairpin elements; the
+  // reference counts decide which elements really come and go.
+  auto hairpinElement = [](const ElementChange& c) { return c.set == kHairpinEndpointsSet; };
+  std::erase_if(out.diff.elementsToAdd, hairpinElement);
+  std::erase_if(out.diff.elementsToDelete, hairpinElement);
+  std::map<uint32_t, int> delta;
+  for (const ServicePortInfo& p : was)
+    for (Ipv4Addr ip : hairpinAddresses(p))
+      --delta[ip.value];
+  for (const ServicePortInfo& p : now)
+    for (Ipv4Addr ip : hairpinAddresses(p))
+      ++delta[ip.value];
+  for (const auto& [ip, d] : delta) {
+    if (d == 0)
+      continue;
+    const int64_t before = hairpinRefs(ip);
+    const int64_t after = before + d;
+    ElementChange c{std::string(kHairpinEndpointsSet),
+                    SetElement{{Ipv4Addr{ip}, Ipv4Addr{ip}}, std::nullopt, {}}};
+    if (before == 0 && after > 0)
+      out.diff.elementsToAdd.push_back(std::move(c));
+    else if (before > 0 && after <= 0)
+      out.diff.elementsToDelete.push_back(std::move(c));
+    out.hairpinDeltas.emplace_back(ip, d);
+  }
   auto rules = [](const Ruleset& r) {
     size_t n = 0;
     for (const Chain& c : r.chains)
@@ -150,6 +176,12 @@ std::optional<Proxier::ServiceDiff> Proxier::serviceDiff(
   };
   out.rulesDelta = rules(fresh) - rules(old);
   return out;
+}
+
+uint32_t Proxier::hairpinRefs(uint32_t ip) const {
+  auto it = std::lower_bound(hairpinRefs_.begin(), hairpinRefs_.end(),
+                             std::pair<uint32_t, uint32_t>{ip, 0});
+  return it != hairpinRefs_.end() && it->first == ip ? it->second : 0;
 }
 
 SyncRecord Proxier::syncProxyRules(bool periodic) {
@@ -205,6 +237,19 @@ SyncRecord Proxier::syncProxyRules(bool periodic) {
       a.rules = summary.rules();
       a.chains = summary.chains();
       applied_ = std::move(a);
+      std::vector<uint32_t> all;
+      for (const ServicePortInfo& p : ports.ports)
+        for (Ipv4Addr ip : hairpinAddresses(p))
+          all.push_back(ip.value);
+      std::sort(all.begin(), all.end());
+      hairpinRefs_.clear();
+      for (uint32_t ip : all) {
+        if (!hairpinRefs_.empty() && hairpinRefs_.back().first == ip)
+          ++hairpinRefs_.back().second;
+        else
+          hairpinRefs_.emplace_back(ip, 1);
+      }
+      hairpinRefs_.shrink_to_fit();
     }
     // A full rebuild allocates a 100 MB batch at 10,000 services, freed by now;
     // glibc keeps freed heap pages mapped unless asked, so the proxier would sit
@@ -237,6 +282,20 @@ SyncRecord Proxier::syncProxyRules(bool periodic) {
           static_cast<size_t>(static_cast<std::ptrdiff_t>(applied_->chains) + chains);
       applied_->rules =
           static_cast<size_t>(static_cast<std::ptrdiff_t>(applied_->rules) + change->rulesDelta);
+      for (const auto& [ip, d] : change->hairpinDeltas) {
+        auto it = std::lower_bound(hairpinRefs_.begin(), hairpinRefs_.end(),
+                                   std::pair<uint32_t, uint32_t>{ip, 0});
+        const bool present = it != hairpinRefs_.end() && it->first == ip;
+        const int64_t n = (present ? int64_t{it->second} : 0) + d;
+        if (n <= 0) {
+          if (present)
+            hairpinRefs_.erase(it);
+        } else if (present) {
+          it->second = static_cast<uint32_t>(n);
+        } else {
+          hairpinRefs_.insert(it, {ip, static_cast<uint32_t>(n)});
+        }
+      }
     }
   }
   record.full = full;

@@ -16,9 +16,11 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "api/endpoint_slice.h"
@@ -95,6 +97,8 @@ class Proxier {
   struct ServiceDiff {
     RulesetDiff diff{};
     std::ptrdiff_t rulesDelta = 0;
+    // Changes to hairpinRefs_ once the diff is applied: address, delta.
+    std::vector<std::pair<uint32_t, int>> hairpinDeltas{};
   };
   // The diff between the rulesets of the changed ports, before and after.
   std::optional<ServiceDiff> serviceDiff(const std::vector<ServicePortInfo>& was,
@@ -119,6 +123,12 @@ class Proxier {
   SteadyTime nextPeriodic_{};
   std::optional<Applied> applied_;  // unset until a sync succeeds; stale after a failure
   std::vector<ServicePortInfo> lastPorts_;
+  // How many of lastPorts_ use each endpoint address, sorted by address (a
+  // tenth of a hash map's memory at 100,000 endpoints). Ports share endpoints, so
+  // the element `ip . ip` of hairpin-endpoints goes only when the count drops to
+  // zero, which a diff of the changed ports alone cannot tell.
+  std::vector<std::pair<uint32_t, uint32_t>> hairpinRefs_;
+  uint32_t hairpinRefs(uint32_t ip) const;
   std::vector<std::string> warnings_;
 };
 

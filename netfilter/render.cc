@@ -20,6 +20,15 @@ std::string hex(uint32_t v) {
   return fmt::format("0x{:08x}", v);
 }
 
+std::string keyField(KeyField f);
+
+std::string joinKey(const std::vector<KeyField>& key) {
+  std::string out;
+  for (KeyField f : key)
+    out += (out.empty() ? "" : " . ") + keyField(f);
+  return out;
+}
+
 std::string renderMatch(const Match& m) {
   return std::visit(
       Overloaded{
@@ -44,6 +53,8 @@ std::string renderMatch(const Match& m) {
             return fmt::format("numgen random mod {} {}", x.modulus, x.value);
           },
           [](const SetMatch& x) { return fmt::format("ip {} @{}", dir(x.direction), x.set); },
+          [](const CtStatusDnatMatch&) { return std::string("ct status dnat"); },
+          [](const KeySetMatch& x) { return fmt::format("{} @{}", joinKey(x.key), x.set); },
       },
       m);
 }
@@ -93,12 +104,7 @@ std::string renderVerdict(const Verdict& v) {
           [](const MasqueradeVerdict& x) {
             return std::string(x.fullyRandom ? "masquerade fully-random" : "masquerade");
           },
-          [](const VmapVerdict& x) {
-            std::string key;
-            for (KeyField f : x.key)
-              key += (key.empty() ? "" : " . ") + keyField(f);
-            return fmt::format("{} vmap @{}", key, x.map);
-          },
+          [](const VmapVerdict& x) { return fmt::format("{} vmap @{}", joinKey(x.key), x.map); },
       },
       v);
 }

@@ -142,6 +142,7 @@ class Builder {
   std::string portName_;                                       // of the current port
   std::unordered_map<uint64_t, EndpointNames> endpointNames_;  // of the current port, by ip:port
   std::vector<Set> affinitySets_;
+  std::vector<Ipv4Addr> hairpin_;  // endpoint addresses of every port, with repeats
   MapBuilder serviceIPs_;
   MapBuilder serviceNodePorts_;
   MapBuilder noEndpointServices_;
@@ -312,8 +313,10 @@ void Builder::addServicePort(const ServicePortInfo& p) {
     writeServiceToEndpointRules(p, svcChain, cats.clusterEndpoints);
   if (usesLocalChain)
     writeServiceToEndpointRules(p, svlChain, cats.localEndpoints);
-  for (const EndpointInfo& ep : cats.allReachableEndpoints)
+  for (const EndpointInfo& ep : cats.allReachableEndpoints) {
     writeEndpointChain(p, ep);
+    hairpin_.push_back(ep.ip);
+  }
 }
 
 void Builder::writeServiceToEndpointRules(const ServicePortInfo& p, const std::string& svcChain,
@@ -383,11 +386,10 @@ void Builder::writeEndpointChain(const ServicePortInfo& p, const EndpointInfo& e
   Chain& c = chain(sep);
   if (!c.rules.empty())
     return;  // already written for the other policy chain
-  // Hairpin: a pod reaching itself through the service must see the node as source.
-  // Uncounted: its packets are a subset of the DNAT rule's, and KUBE-MARK-MASQ counts.
-  //   ip saddr 10.180.0.1 jump KUBE-MARK-MASQ comment "ns1/svc1:p80"
-  c.rules.push_back(uncounted(rule({IpMatch{Direction::kSource, host(ep.ip)}},
-                                   JumpVerdict{std::string(kMarkMasqChain)}, name)));
+  // Hairpin (a pod reaching itself through the service) is masqueraded in
+  // KUBE-POSTROUTING through the hairpin-endpoints set, not by a rule here: one
+  // rule less per endpoint in the jump graph the kernel re-validates at every
+  // commit (README.md, "Hairpin").
   //   meta l4proto tcp counter dnat to 10.180.0.1:80 comment "ns1/svc1:p80"
   //   meta l4proto tcp counter update @KUBE-SEP-... { ip saddr } dnat to 10.180.0.1:80 comment
   //   "..."
@@ -508,6 +510,17 @@ Ruleset Builder::finish() {
   //   counter meta mark set meta mark ^ 0x00004000
   //   counter masquerade fully-random comment "kubernetes service traffic requiring SNAT"
   Chain& post = chain(std::string(kPostroutingChain));
+  // Hairpin: an endpoint reaching itself through its service must see the node as
+  // source, or its reply would bypass the DNAT. kube-proxy marks it per endpoint
+  // in KUBE-SEP (`ip saddr <ep> jump KUBE-MARK-MASQ`); here one rule matches after
+  // the DNAT, when source and destination are the same endpoint.
+  //   ct status dnat ip saddr . ip daddr @hairpin-endpoints counter jump KUBE-MARK-MASQ
+  //     comment "masquerade hairpin traffic: an endpoint reaching itself through its service"
+  post.rules.push_back(rule(
+      {CtStatusDnatMatch{},
+       KeySetMatch{{KeyField::kIpSaddr, KeyField::kIpDaddr}, std::string(kHairpinEndpointsSet)}},
+      JumpVerdict{std::string(kMarkMasqChain)},
+      "masquerade hairpin traffic: an endpoint reaching itself through its service"));
   post.rules.push_back(rule({MarkMatch{mark_, false}}, ReturnVerdict{}));
   // Clear the bit so a packet that traverses the stack again is not masqueraded twice.
   Rule clear = rule({}, ContinueVerdict{});
@@ -560,6 +573,16 @@ Ruleset Builder::finish() {
   rs.sets.push_back(noEndpointServices_.take());
   rs.sets.push_back(noEndpointNodePorts_.take());
   rs.sets.push_back(firewallIPs_.take());
+  Set hairpin;
+  hairpin.name = std::string(kHairpinEndpointsSet);
+  hairpin.keyType = {KeyType::kIpv4Addr, KeyType::kIpv4Addr};
+  std::sort(hairpin_.begin(), hairpin_.end());
+  hairpin_.erase(std::unique(hairpin_.begin(), hairpin_.end()), hairpin_.end());
+  hairpin.elements.reserve(hairpin_.size());
+  for (Ipv4Addr ip : hairpin_)
+    hairpin.elements.push_back(SetElement{{ip, ip}, std::nullopt, {}});
+  hairpin_.clear();
+  rs.sets.push_back(std::move(hairpin));
   for (Set& s : affinitySets_)
     rs.sets.push_back(std::move(s));
   std::sort(rs.sets.begin(), rs.sets.end(),
@@ -601,6 +624,15 @@ absl::Status validateNodeSettings(const NodeSettings& node) {
 
 uint32_t masqueradeMark(const NodeSettings& node) {
   return uint32_t{1} << (static_cast<unsigned>(node.masqueradeBit) & 31u);
+}
+
+std::vector<Ipv4Addr> hairpinAddresses(const ServicePortInfo& port) {
+  std::vector<Ipv4Addr> out;
+  for (const EndpointInfo& ep : categorizeEndpoints(port).allReachableEndpoints)
+    out.push_back(ep.ip);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
 }
 
 Ruleset buildRuleset(const std::vector<ServicePortInfo>& ports, const NodeSettings& node) {

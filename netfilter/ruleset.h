@@ -75,8 +75,20 @@ struct SetMatch {
   std::string set{};
   friend bool operator==(const SetMatch&, const SetMatch&) = default;
 };
+// `ct status dnat`: the connection's destination was rewritten.
+struct CtStatusDnatMatch {
+  friend bool operator==(const CtStatusDnatMatch&, const CtStatusDnatMatch&) = default;
+};
+// Fields a set or map lookup concatenates into its key.
+enum class KeyField { kIpSaddr, kIpDaddr, kL4Proto, kThDport };
+// `ip saddr . ip daddr @hairpin-endpoints`: the concatenated fields are in a set.
+struct KeySetMatch {
+  std::vector<KeyField> key{};
+  std::string set{};
+  friend bool operator==(const KeySetMatch&, const KeySetMatch&) = default;
+};
 using Match = std::variant<IpMatch, PortMatch, L4ProtoMatch, FibLocalMatch, CtStateNewMatch,
-                           MarkMatch, NumgenMatch, SetMatch>;
+                           MarkMatch, NumgenMatch, SetMatch, CtStatusDnatMatch, KeySetMatch>;
 
 // ---- Statements: side effects before the verdict. --------------------------
 
@@ -135,8 +147,6 @@ struct MasqueradeVerdict {
   bool fullyRandom = true;
   friend bool operator==(const MasqueradeVerdict&, const MasqueradeVerdict&) = default;
 };
-// Fields a map lookup concatenates into its key.
-enum class KeyField { kIpSaddr, kIpDaddr, kL4Proto, kThDport };
 // `ip daddr . meta l4proto . th dport vmap @service-ips`: the element's verdict, if any.
 struct VmapVerdict {
   std::vector<KeyField> key{};
@@ -255,6 +265,12 @@ inline constexpr std::string_view kServiceNodePortsMap = "service-nodeports";
 inline constexpr std::string_view kNoEndpointServicesMap = "no-endpoint-services";
 inline constexpr std::string_view kNoEndpointNodePortsMap = "no-endpoint-nodeports";
 inline constexpr std::string_view kFirewallIPsMap = "firewall-ips";
+// Every endpoint address as `ip . ip`, for the hairpin rule of KUBE-POSTROUTING.
+inline constexpr std::string_view kHairpinEndpointsSet = "hairpin-endpoints";
+
+// The addresses of `port`'s endpoints that have a KUBE-SEP chain (sorted, unique):
+// each is an element `ip . ip` of hairpin-endpoints, which ports share.
+std::vector<Ipv4Addr> hairpinAddresses(const ServicePortInfo& port);
 
 // The whole desired ruleset (see README.md for its shape). Deterministic: the
 // same input gives an identical Ruleset. Expects validateNodeSettings(node).ok().

@@ -99,17 +99,24 @@ class Tracer {
       const auto& s = env_.dynamicSets[x->set];
       return s.count(x->direction == Direction::kSource ? p_.src : p_.dst) > 0;
     }
+    if (std::holds_alternative<CtStatusDnatMatch>(m))
+      return dnatDone_;
+    if (const auto* x = std::get_if<KeySetMatch>(&m)) {
+      const Set* s = rs_.findSet(x->set);
+      if (s == nullptr) {
+        result_.error = fmt::format("unknown set {}", x->set);
+        return false;
+      }
+      const std::vector<KeyValue> key = packetKey(x->key);
+      return std::any_of(s->elements.begin(), s->elements.end(),
+                         [&](const SetElement& e) { return e.key == key; });
+    }
     return false;
   }
 
-  std::optional<ElementVerdict> lookup(const VmapVerdict& v) {
-    const Set* s = rs_.findSet(v.map);
-    if (s == nullptr) {
-      result_.error = fmt::format("unknown map {}", v.map);
-      return std::nullopt;
-    }
+  std::vector<KeyValue> packetKey(const std::vector<KeyField>& fields) const {
     std::vector<KeyValue> key;
-    for (KeyField f : v.key) {
+    for (KeyField f : fields) {
       switch (f) {
         case KeyField::kIpSaddr:
           key.emplace_back(p_.src);
@@ -125,6 +132,16 @@ class Tracer {
           break;
       }
     }
+    return key;
+  }
+
+  std::optional<ElementVerdict> lookup(const VmapVerdict& v) {
+    const Set* s = rs_.findSet(v.map);
+    if (s == nullptr) {
+      result_.error = fmt::format("unknown map {}", v.map);
+      return std::nullopt;
+    }
+    const std::vector<KeyValue> key = packetKey(v.key);
     for (const SetElement& e : s->elements) {
       if (e.key == key)
         return e.verdict;
@@ -192,6 +209,7 @@ class Tracer {
         result_.dnatPort = v->port;
         p_.dst = v->ip;
         p_.dport = v->port;
+        dnatDone_ = true;
         out = Flow::kDnat;  // NAT statements end the chain with an accept
       } else if (std::holds_alternative<MasqueradeVerdict>(r.verdict)) {
         result_.masqueraded = true;
@@ -227,6 +245,7 @@ class Tracer {
   Packet p_;
   TraceEnvironment& env_;
   TraceResult result_;
+  bool dnatDone_ = false;  // `ct status dnat` from here on
 };
 
 }  // namespace

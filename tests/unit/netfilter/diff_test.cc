@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "netfilter/chain_names.h"
+#include "netfilter/render.h"
 #include "tests/integration/netfilter/rulesets.h"
 #include "tests/unit/netfilter/fixtures.h"
 
@@ -41,8 +42,11 @@ TEST(DiffTest, OneEndpointAddedTouchesOnlyThatServiceAndEndpoint) {
             (std::vector<std::string>{endpointChainName("ns1/svc1:p80", "tcp", "10.180.0.3:80"),
                                       "KUBE-SVC-XPGD46QRK7WJZT7O"}));
   ASSERT_EQ(d.chainsToAdd.size(), 1u);
-  EXPECT_EQ(d.chainsToAdd[0].rules.size(), 2u);
-  EXPECT_TRUE(d.elementsToAdd.empty());
+  EXPECT_EQ(d.chainsToAdd[0].rules.size(), 1u);  // the DNAT; hairpin is KUBE-POSTROUTING's
+  // The new endpoint's hairpin element, and nothing else in the maps.
+  ASSERT_EQ(d.elementsToAdd.size(), 1u);
+  EXPECT_EQ(d.elementsToAdd[0].set, kHairpinEndpointsSet);
+  EXPECT_EQ(renderElement(d.elementsToAdd[0].element), "10.180.0.3 . 10.180.0.3");
   EXPECT_TRUE(d.elementsToDelete.empty());
   EXPECT_TRUE(d.setsToAdd.empty());
 }
@@ -63,8 +67,9 @@ TEST(DiffTest, OneEndpointRemovedFlushesAndDeletesItsChain) {
 TEST(DiffTest, LastEndpointGoneMovesTheServiceToReject) {
   auto before = std::vector<api::EndpointSlice>{makeSlice("ns1", "svc1", {{"10.180.0.1"}})};
   RulesetDiff d = diffRulesets(build(twoServices(), before), build(twoServices(), {}));
-  ASSERT_EQ(d.elementsToDelete.size(), 1u);
-  EXPECT_EQ(d.elementsToDelete[0].set, kServiceIPsMap);
+  ASSERT_EQ(d.elementsToDelete.size(), 2u);
+  EXPECT_EQ(d.elementsToDelete[0].set, kHairpinEndpointsSet);
+  EXPECT_EQ(d.elementsToDelete[1].set, kServiceIPsMap);
   ASSERT_EQ(d.elementsToAdd.size(), 1u);
   EXPECT_EQ(d.elementsToAdd[0].set, kNoEndpointServicesMap);
   EXPECT_EQ(d.elementsToAdd[0].element.comment, "ns1/svc1:p80 has no endpoints");

@@ -3,9 +3,12 @@
 // any failure makes the next sync full, the periodic sync repairs drift, UDP
 // conntrack entries of removed endpoints are deleted after a successful apply.
 #include "netfilter/proxier.h"
+#include "netfilter/render.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <algorithm>
 
 #include <functional>
 
@@ -279,6 +282,28 @@ TEST_F(ProxierTest, IncrementalSyncsMatchAFullBuildThroughManyChanges) {
          s[1].status.loadBalancer.ingress = {{.ip = "5.6.7.8"}};
          s[1].spec.loadBalancerSourceRanges = {"203.0.113.0/25"};
        }},
+      // Two services share an endpoint address: its hairpin element stays until
+      // neither uses it (reference counts, not the changed port's own diff).
+      {"an endpoint shared by two services",
+       [](auto&, auto& e) {
+         e[1].endpoints.push_back(e[1].endpoints[0]);
+         e[1].endpoints.back().addresses = {"10.180.0.7"};
+       }},
+      {"one of them drops it", [](auto&, auto& e) { e[1].endpoints.pop_back(); }},
+      {"both use it again",
+       [](auto&, auto& e) {
+         e[1].endpoints.push_back(e[1].endpoints[0]);
+         e[1].endpoints.back().addresses = {"10.180.0.7"};
+       }},
+      {"the other drops it",
+       [](auto&, auto& e) {
+         e[0].endpoints.erase(std::remove_if(e[0].endpoints.begin(), e[0].endpoints.end(),
+                                             [](const auto& ep) {
+                                               return ep.addresses ==
+                                                      std::vector<std::string>{"10.180.0.7"};
+                                             }),
+                              e[0].endpoints.end());
+       }},
       {"service removed",
        [](auto& s, auto& e) {
          s.erase(s.begin());
@@ -299,7 +324,7 @@ TEST_F(ProxierTest, IncrementalSyncsMatchAFullBuildThroughManyChanges) {
         << what << ": " << writer_.applies().back().result;
     EXPECT_FALSE(writer_.applies().back().full) << what;
     ASSERT_TRUE(writer_.table());
-    EXPECT_EQ(*writer_.table(), expected(svcs, eps)) << what;
+    EXPECT_EQ(*writer_.table(), expected(svcs, eps)) << what << "\n" << renderNft(*writer_.table());
     EXPECT_EQ(observer_.records.back().rulesProgrammed, [&] {
       size_t n = 0;
       for (const Chain& c : writer_.table()->chains)

@@ -27,6 +27,13 @@ TEST(RulesetTest, ClusterIPWithThreeEndpointsGolden) {
 		type ipv4_addr . inet_proto . inet_service : verdict
 	}
 
+	set hairpin-endpoints {
+		type ipv4_addr . ipv4_addr
+		elements = { 10.180.0.1 . 10.180.0.1,
+			     10.180.0.2 . 10.180.0.2,
+			     10.180.0.3 . 10.180.0.3 }
+	}
+
 	map no-endpoint-nodeports {
 		type inet_proto . inet_service : verdict
 	}
@@ -92,6 +99,7 @@ TEST(RulesetTest, ClusterIPWithThreeEndpointsGolden) {
 	}
 
 	chain KUBE-POSTROUTING {
+		ct status dnat ip saddr . ip daddr @hairpin-endpoints counter jump KUBE-MARK-MASQ comment "masquerade hairpin traffic: an endpoint reaching itself through its service"
 		meta mark & 0x00004000 == 0x00000000 counter return
 		counter meta mark set meta mark ^ 0x00004000
 		counter masquerade fully-random comment "kubernetes service traffic requiring SNAT"
@@ -106,17 +114,14 @@ TEST(RulesetTest, ClusterIPWithThreeEndpointsGolden) {
 	}
 
 	chain KUBE-SEP-ICDUIKC33SFI6ZPR {
-		ip saddr 10.180.0.3 jump KUBE-MARK-MASQ comment "ns1/svc1:p80"
 		meta l4proto tcp counter dnat to 10.180.0.3:80 comment "ns1/svc1:p80"
 	}
 
 	chain KUBE-SEP-LXVODXWDISEETFEF {
-		ip saddr 10.180.0.2 jump KUBE-MARK-MASQ comment "ns1/svc1:p80"
 		meta l4proto tcp counter dnat to 10.180.0.2:80 comment "ns1/svc1:p80"
 	}
 
 	chain KUBE-SEP-SXIVWICOYRO3J4NJ {
-		ip saddr 10.180.0.1 jump KUBE-MARK-MASQ comment "ns1/svc1:p80"
 		meta l4proto tcp counter dnat to 10.180.0.1:80 comment "ns1/svc1:p80"
 	}
 
@@ -200,7 +205,6 @@ TEST(RulesetTest, NodePortGoesThroughExtChainWithMasquerade) {
             "}\n");
   EXPECT_EQ(chainText(rs, "KUBE-SEP-OYPFS5VJICHGATKP"),
             "chain KUBE-SEP-OYPFS5VJICHGATKP {\n"
-            "\tip saddr 10.180.0.3 jump KUBE-MARK-MASQ comment \"ns3/svc3:p80\"\n"
             "\tmeta l4proto tcp counter dnat to 10.180.0.3:80 comment \"ns3/svc3:p80\"\n"
             "}\n");
 }
@@ -323,14 +327,12 @@ TEST(RulesetTest, ClientIPAffinityUsesOneDynamicSetPerEndpoint) {
                 b +
                 " comment \"ns1/svc1:p80 -> 10.180.0.2:80\"\n"
                 "}\n");
-  EXPECT_EQ(chainText(rs, a),
-            "chain " + a +
-                " {\n"
-                "\tip saddr 10.180.0.1 jump KUBE-MARK-MASQ comment \"ns1/svc1:p80\"\n"
-                "\tmeta l4proto tcp counter update @" +
-                a +
-                " { ip saddr } dnat to 10.180.0.1:80 comment \"ns1/svc1:p80\"\n"
-                "}\n");
+  EXPECT_EQ(chainText(rs, a), "chain " + a +
+                                  " {\n"
+                                  "\tmeta l4proto tcp counter update @" +
+                                  a +
+                                  " { ip saddr } dnat to 10.180.0.1:80 comment \"ns1/svc1:p80\"\n"
+                                  "}\n");
   const Set* set = rs.findSet(a);
   ASSERT_NE(set, nullptr);
   EXPECT_EQ(renderSet(*set),
