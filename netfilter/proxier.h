@@ -86,7 +86,7 @@ class Proxier {
 
  private:
   // What the proxier remembers of the table it programmed: not the ruleset (at
-  // 10,000 services x 10 endpoints that is 310,000 rules, over 100 MB), only what
+  // 10,000 services x 10 endpoints that is 210,000 rules, over 100 MB), only what
   // the drift check and the metrics need.
   struct Applied {
     ReadBackRequest request{};

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <list>
 #include <regex>
 
 #include "netfilter/conntrack.h"
@@ -51,10 +52,14 @@ void listenUdp(Fd& s, const std::string& ip, uint16_t port) {
   ASSERT_EQ(bind(s.fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0) << strerror(errno);
 }
 
-// Sends one datagram from `clients` fresh sockets (so fresh source ports) to ip:port.
+// Sends one datagram from `clients` fresh sockets to ip:port. The sockets stay
+// open until the test ends, so that each keeps its own source port: a closed
+// one's port may be picked again, and two clients would then share one
+// conntrack entry.
 void sendFromClients(int clients, const std::string& ip, uint16_t port) {
+  static std::list<Fd> open;
   for (int i = 0; i < clients; ++i) {
-    Fd s;
+    Fd& s = open.emplace_back();
     s.fd = socket(AF_INET, SOCK_DGRAM, 0);
     ASSERT_GE(s.fd, 0);
     sockaddr_in a = address(ip, port);
