@@ -146,7 +146,8 @@ ServicePorts buildServicePorts(const std::vector<api::Service>& services,
   std::vector<SliceRef> sliceRefs;
   sliceRefs.reserve(slices.size());
   for (const api::EndpointSlice& s : slices) {
-    auto it = s.metadata.labels.find(std::string(kServiceNameLabel));
+    static const std::string label(kServiceNameLabel);
+    auto it = s.metadata.labels.find(label);
     if (it == s.metadata.labels.end())
       continue;  // not managed for a service
     if (s.addressType != "IPv4") {
@@ -161,11 +162,33 @@ ServicePorts buildServicePorts(const std::vector<api::Service>& services,
     sliceRefs.push_back({s.metadata.namespace_, it->second, s.metadata.name, &s});
   }
   auto sliceKey = [](const SliceRef& r) { return std::tie(r.ns, r.service, r.name); };
-  std::sort(sliceRefs.begin(), sliceRefs.end(),
-            [&](const SliceRef& a, const SliceRef& b) { return sliceKey(a) < sliceKey(b); });
+  // A cache that lists objects by key hands them over sorted: then one pass.
+  auto sliceLess = [&](const SliceRef& a, const SliceRef& b) { return sliceKey(a) < sliceKey(b); };
+  if (!std::is_sorted(sliceRefs.begin(), sliceRefs.end(), sliceLess))
+    std::sort(sliceRefs.begin(), sliceRefs.end(), sliceLess);
   std::vector<const api::EndpointSlice*> svcSlices;
 
-  for (const api::Service& svc : services) {
+  // Services visited in (namespace, name) order, each one's ports in (name,
+  // protocol) order: the output comes out sorted as ServicePortName sorts, without
+  // sorting 10,000 large ServicePortInfo values afterwards, and a service's slices
+  // are found by walking the sorted slice array alongside.
+  std::vector<const api::Service*> order;
+  order.reserve(services.size());
+  for (const api::Service& svc : services)
+    order.push_back(&svc);
+  auto serviceKey = [](const api::Service* s) {
+    return std::tie(s->metadata.namespace_, s->metadata.name);
+  };
+  auto serviceLess = [&](const api::Service* a, const api::Service* b) {
+    return serviceKey(a) < serviceKey(b);
+  };
+  if (!std::is_sorted(order.begin(), order.end(), serviceLess))
+    std::stable_sort(order.begin(), order.end(), serviceLess);
+  auto nextSlice = sliceRefs.begin();
+  std::vector<size_t> portOrder;
+
+  for (const api::Service* svcp : order) {
+    const api::Service& svc = *svcp;
     const std::string& ns = svc.metadata.namespace_;
     const std::string& name = svc.metadata.name;
     // Only for warnings: formatted when one is written.
@@ -235,17 +258,33 @@ ServicePorts buildServicePorts(const std::vector<api::Service>& services,
     }
     base.internalPolicyLocal = svc.spec.internalTrafficPolicy.value_or("") == "Local";
 
+    // Slices of services that sort before this one belong to no service here.
+    // (Not advanced past this service's own: a duplicate entry of it may follow.)
+    const std::string_view nsView = ns, nameView = name;
+    while (nextSlice != sliceRefs.end() &&
+           std::tie(nextSlice->ns, nextSlice->service) < std::tie(nsView, nameView))
+      ++nextSlice;
     svcSlices.clear();
-    {
-      const SliceRef probe{ns, name, {}, nullptr};
-      auto it = std::lower_bound(sliceRefs.begin(), sliceRefs.end(), probe,
-                                 [](const SliceRef& a, const SliceRef& b) {
-                                   return std::tie(a.ns, a.service) < std::tie(b.ns, b.service);
-                                 });
-      for (; it != sliceRefs.end() && it->ns == ns && it->service == name; ++it)
-        svcSlices.push_back(it->slice);
+    size_t endpointCount = 0;
+    for (auto it = nextSlice; it != sliceRefs.end() && it->ns == ns && it->service == name; ++it) {
+      svcSlices.push_back(it->slice);
+      endpointCount += it->slice->endpoints.size();
     }
-    for (size_t pi = 0; pi < svc.spec.ports.size(); ++pi) {
+    portOrder.resize(svc.spec.ports.size());
+    for (size_t pi = 0; pi < portOrder.size(); ++pi)
+      portOrder[pi] = pi;
+    if (portOrder.size() > 1) {
+      // By name, then protocol as the enum orders it (the order of ServicePortInfo).
+      auto portKey = [&](size_t pi) {
+        const api::ServicePort& sp = svc.spec.ports[pi];
+        absl::StatusOr<Protocol> proto = parseProtocol(sp.protocol);
+        return std::pair<std::string_view, int>(sp.name,
+                                                proto.ok() ? static_cast<int>(*proto) : -1);
+      };
+      std::stable_sort(portOrder.begin(), portOrder.end(),
+                       [&](size_t a, size_t b) { return portKey(a) < portKey(b); });
+    }
+    for (size_t pi : portOrder) {
       const api::ServicePort& sp = svc.spec.ports[pi];
       absl::StatusOr<Protocol> proto = parseProtocol(sp.protocol);
       if (!proto.ok()) {
@@ -265,12 +304,14 @@ ServicePorts buildServicePorts(const std::vector<api::Service>& services,
       info.nodePort = static_cast<uint16_t>(sp.nodePort);
       info.externalPolicyLocal =
           info.externallyAccessible() && svc.spec.externalTrafficPolicy == "Local";
+      info.endpoints.reserve(endpointCount);
 
       for (const api::EndpointSlice* slice : svcSlices) {
         for (const api::EndpointPort& ep : slice->ports) {
-          if (ep.name.value_or("") != sp.name)
+          if ((ep.name ? std::string_view(*ep.name) : std::string_view()) != sp.name)
             continue;
-          absl::StatusOr<Protocol> epProto = parseProtocol(ep.protocol.value_or("TCP"));
+          absl::StatusOr<Protocol> epProto =
+              parseProtocol(ep.protocol ? std::string_view(*ep.protocol) : std::string_view());
           if (!epProto.ok() || *epProto != *proto)
             continue;
           if (!ep.port || *ep.port <= 0 || *ep.port > 65535)
@@ -294,7 +335,9 @@ ServicePorts buildServicePorts(const std::vector<api::Service>& services,
         }
       }
       // One endpoint per address and port: the first seen (slices in name order).
-      std::stable_sort(info.endpoints.begin(), info.endpoints.end(), endpointLess);
+      // Slices usually list them sorted already; stable_sort would allocate anyway.
+      if (!std::is_sorted(info.endpoints.begin(), info.endpoints.end(), endpointLess))
+        std::stable_sort(info.endpoints.begin(), info.endpoints.end(), endpointLess);
       info.endpoints.erase(std::unique(info.endpoints.begin(), info.endpoints.end(),
                                        [](const EndpointInfo& a, const EndpointInfo& b) {
                                          return a.ip == b.ip && a.port == b.port;
@@ -303,9 +346,6 @@ ServicePorts buildServicePorts(const std::vector<api::Service>& services,
       out.ports.push_back(std::move(info));
     }
   }
-  std::sort(out.ports.begin(), out.ports.end(), [](const auto& a, const auto& b) {
-    return std::tie(a.name, a.protocol) < std::tie(b.name, b.protocol);
-  });
   return out;
 }
 

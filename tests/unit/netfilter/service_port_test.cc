@@ -2,6 +2,7 @@
 // belong to which service port, and which endpoints traffic may use.
 #include "netfilter/service_port.h"
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -47,6 +48,53 @@ TEST(BuildServicePorts, SlicesJoinTheirServiceByLabelNamespaceAndPortName) {
   EXPECT_THAT(addresses(sp.ports[1].endpoints),
               ElementsAre("10.180.0.1:8080", "10.180.0.2:8080"));  // sorted
   EXPECT_THAT(sp.warnings, IsEmpty());
+}
+
+// The proxier diffs the ports of two syncs by walking both in order, so the order
+// must not depend on the order the cache lists services, ports and slices in.
+TEST(BuildServicePorts, PortsComeSortedByNameThenProtocolWhateverTheInputOrder) {
+  auto twoPorts = [](api::Service& s) {
+    s.spec.ports[0].name = "web";
+    api::ServicePort& dnsUdp = s.spec.ports.emplace_back();
+    dnsUdp.name = "dns";
+    dnsUdp.port = 53;
+    dnsUdp.protocol = "UDP";
+    api::ServicePort& dnsTcp = s.spec.ports.emplace_back();
+    dnsTcp.name = "dns";
+    dnsTcp.port = 53;
+    dnsTcp.protocol = "TCP";
+  };
+  std::vector<api::Service> services = {
+      makeService("ns2", "a", "172.30.0.3"),
+      makeService("ns1", "b", "172.30.0.2", twoPorts),
+      makeService("ns1", "a", "172.30.0.1"),
+      makeService("ns10", "a", "172.30.0.4"),
+  };
+  // Slices listed out of order; within ns1/b two slices share an endpoint, and
+  // their endpoints are not sorted.
+  api::EndpointSlice b2 =
+      makeSlice("ns1", "b", {{"10.180.0.9"}, {"10.180.0.3"}}, 8080, "web", "b-2");
+  b2.endpoints[1].conditions.ready = false;  // the duplicate in the later slice
+  api::EndpointSlice b1 =
+      makeSlice("ns1", "b", {{"10.180.0.5"}, {"10.180.0.3"}}, 8080, "web", "b-1");
+  std::vector<api::EndpointSlice> slices = {makeSlice("ns10", "a", {{"10.180.1.1"}}), b2,
+                                            makeSlice("ns2", "a", {{"10.180.2.1"}}), b1,
+                                            makeSlice("ns1", "a", {{"10.180.3.1"}})};
+
+  ServicePorts sp = buildServicePorts(services, slices, "node-a");
+  std::vector<std::string> names;
+  for (const ServicePortInfo& p : sp.ports)
+    names.push_back(fmt::format("{} {}", p.nameString(), p.protocolString()));
+  EXPECT_THAT(names, ElementsAre("ns1/a:p80 tcp", "ns1/b:dns tcp", "ns1/b:dns udp", "ns1/b:web tcp",
+                                 "ns10/a:p80 tcp", "ns2/a:p80 tcp"));
+  ASSERT_EQ(sp.ports.size(), 6u);
+  EXPECT_THAT(addresses(sp.ports[0].endpoints), ElementsAre("10.180.3.1:80"));
+  EXPECT_THAT(addresses(sp.ports[1].endpoints), IsEmpty());  // no slice port named dns
+  EXPECT_THAT(addresses(sp.ports[3].endpoints),
+              ElementsAre("10.180.0.3:8080", "10.180.0.5:8080", "10.180.0.9:8080"));
+  EXPECT_TRUE(sp.ports[3].endpoints[0].ready);  // from b-1, the first slice by name
+  EXPECT_THAT(addresses(sp.ports[4].endpoints), ElementsAre("10.180.1.1:80"));
+  EXPECT_THAT(addresses(sp.ports[5].endpoints), ElementsAre("10.180.2.1:80"));
 }
 
 TEST(BuildServicePorts, SkipsHeadlessAndWarnsAboutBadFields) {
