@@ -168,10 +168,10 @@ ServicePorts buildServicePorts(const std::vector<api::Service>& services,
     std::sort(sliceRefs.begin(), sliceRefs.end(), sliceLess);
   std::vector<const api::EndpointSlice*> svcSlices;
 
-  // Services visited in (namespace, name) order, each one's ports in (name,
-  // protocol) order: the output comes out sorted as ServicePortName sorts, without
-  // sorting 10,000 large ServicePortInfo values afterwards, and a service's slices
-  // are found by walking the sorted slice array alongside.
+  // Services visited in (namespace, name) order, each one's ports then sorted among
+  // themselves: the output comes out sorted by name and protocol without sorting
+  // 10,000 large ServicePortInfo values afterwards, and a service's slices are
+  // found by walking the sorted slice array alongside.
   std::vector<const api::Service*> order;
   order.reserve(services.size());
   for (const api::Service& svc : services)
@@ -185,7 +185,6 @@ ServicePorts buildServicePorts(const std::vector<api::Service>& services,
   if (!std::is_sorted(order.begin(), order.end(), serviceLess))
     std::stable_sort(order.begin(), order.end(), serviceLess);
   auto nextSlice = sliceRefs.begin();
-  std::vector<size_t> portOrder;
 
   for (const api::Service* svcp : order) {
     const api::Service& svc = *svcp;
@@ -270,21 +269,8 @@ ServicePorts buildServicePorts(const std::vector<api::Service>& services,
       svcSlices.push_back(it->slice);
       endpointCount += it->slice->endpoints.size();
     }
-    portOrder.resize(svc.spec.ports.size());
-    for (size_t pi = 0; pi < portOrder.size(); ++pi)
-      portOrder[pi] = pi;
-    if (portOrder.size() > 1) {
-      // By name, then protocol as the enum orders it (the order of ServicePortInfo).
-      auto portKey = [&](size_t pi) {
-        const api::ServicePort& sp = svc.spec.ports[pi];
-        absl::StatusOr<Protocol> proto = parseProtocol(sp.protocol);
-        return std::pair<std::string_view, int>(sp.name,
-                                                proto.ok() ? static_cast<int>(*proto) : -1);
-      };
-      std::stable_sort(portOrder.begin(), portOrder.end(),
-                       [&](size_t a, size_t b) { return portKey(a) < portKey(b); });
-    }
-    for (size_t pi : portOrder) {
+    const size_t firstPort = out.ports.size();
+    for (size_t pi = 0; pi < svc.spec.ports.size(); ++pi) {
       const api::ServicePort& sp = svc.spec.ports[pi];
       absl::StatusOr<Protocol> proto = parseProtocol(sp.protocol);
       if (!proto.ok()) {
@@ -345,6 +331,11 @@ ServicePorts buildServicePorts(const std::vector<api::Service>& services,
                            info.endpoints.end());
       out.ports.push_back(std::move(info));
     }
+    // This service's few ports by name, then protocol.
+    std::sort(out.ports.begin() + static_cast<std::ptrdiff_t>(firstPort), out.ports.end(),
+              [](const ServicePortInfo& a, const ServicePortInfo& b) {
+                return std::tie(a.name.port, a.protocol) < std::tie(b.name.port, b.protocol);
+              });
   }
   return out;
 }
